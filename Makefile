@@ -1,0 +1,41 @@
+# Okta JWT authorizer for API Gateway. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup demo test unit integration lint bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(STAMP) ## create .venv with the pinned runtime and dev dependencies
+
+demo: $(STAMP) ## run the authorizer end to end on loopback Okta + moto SSM (no AWS, no Docker)
+	$(PY) -m okta_authorizer demo
+
+unit: $(STAMP) ## unit tests only (no network)
+	$(PY) -m pytest tests/unit -q
+
+integration: $(STAMP) ## integration tests (loopback servers, moto)
+	$(PY) -m pytest tests/integration -q
+
+test: lint $(STAMP) ## lint, then the whole test suite with coverage
+	$(PY) -m pytest -q --cov --cov-report=term
+
+lint: $(STAMP) ## ruff (incl. bandit S rules) and mypy --strict
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
+
+clean: ## remove build output and caches
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage build

@@ -1,0 +1,23 @@
+"""Fixtures shared by unit and integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from okta_authorizer.localdev.issuer import LocalIssuer
+from okta_authorizer.localdev.keys import SigningKey
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> SigningKey:
+    """One 2048-bit signing key for the whole session (key generation is slow)."""
+    return SigningKey(kid="test-key-1")
+
+
+@pytest.fixture
+def local_issuer(rsa_key: SigningKey) -> Iterator[LocalIssuer]:
+    """A loopback Okta look-alike publishing `rsa_key`; stopped after the test."""
+    with LocalIssuer(keys=[rsa_key]) as issuer:
+        yield issuer
