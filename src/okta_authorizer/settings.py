@@ -35,6 +35,7 @@ class Settings:
     context_claims: tuple[str, ...] = ()
     simple_responses: bool = False
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    tracing: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,7 +52,7 @@ class Settings:
         if mode not in ("api", "route"):
             raise ConfigurationError("POLICY_MODE", f"must be 'api' or 'route', not {mode!r}")
         path = _required(env, "ROUTES_PARAMETER_PATH")
-        if not path.startswith("/") or path.endswith("/") and path != "/":
+        if not path.startswith("/") or (path.endswith("/") and path != "/"):
             raise ConfigurationError(
                 "ROUTES_PARAMETER_PATH", "must be an SSM path such as /okta-authorizer/dev/routes"
             )
@@ -70,6 +71,8 @@ class Settings:
             policy_mode="route" if mode == "route" else "api",
             context_claims=_csv(env, "CONTEXT_CLAIMS"),
             simple_responses=_bool(env, "SIMPLE_RESPONSES", default=False),
+            # Tracing is opt-in: the X-Ray SDK import alone costs ~250 ms of cold start.
+            tracing=not _bool(env, "POWERTOOLS_TRACE_DISABLED", default=True),
         )
 
 
@@ -95,8 +98,7 @@ def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     items = [item.strip() for item in env.get(name, "").split(",")]
     if any(not item for item in items) and any(items):
         raise ConfigurationError(name, "has an empty entry in its comma-separated list")
-    unique = tuple(dict.fromkeys(item for item in items if item))
-    return unique
+    return tuple(dict.fromkeys(item for item in items if item))
 
 
 def _require_url(name: str, url: str) -> None:

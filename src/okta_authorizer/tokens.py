@@ -2,9 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import binascii
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+from jose import jwk as jose_jwk
+from jose.exceptions import JOSEError
+
+from okta_authorizer.errors import ConfigurationError, Reason, TokenError
+from okta_authorizer.jwks import KeySet, VerificationKey
+from okta_authorizer.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+#: Largest compact token accepted (bytes; the token is ASCII, so also characters).
+MAX_TOKEN_BYTES = 8 * 1024
+#: Algorithms a verifier may ever be configured with: RSA PKCS#1 v1.5, what Okta signs with.
+SUPPORTED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
+#: Header members that point at keys or change how the JWS is processed; never honoured.
+FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit", "b64", "zip"})
+#: Accepted `typ` values (compared case-insensitively): plain JWT and RFC 9068 access tokens.
+ACCEPTED_TYPES = frozenset({"jwt", "at+jwt"})
+
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Okta key ids are base64url; '.' is allowed for other thumbprint styles, '/' never (paths).
+_KID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64_INDEX = {ord(char): index for index, char in enumerate(_B64_ALPHABET)}
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_PADDING = {0: b"", 2: b"==", 3: b"="}
+# Unused low bits of the last character, by segment length modulo 4, must be zero (canonical form).
+_B64_TAIL_MASK = {0: 0, 2: 0b1111, 3: 0b11}
+# JSON's safe integer range: anything larger is not a timestamp any system here can represent.
+_MAX_NUMERIC_DATE = 2**53
+_KEY_CACHE_LIMIT = 32
+# Everything json, base64 and python-jose raise on hostile input (UnicodeDecodeError and
+# binascii.Error are ValueErrors); anything else is a bug and must surface as one.
+_PARSE_ERRORS = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+    KeyError,
+    IndexError,
+    JOSEError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +69,301 @@ class AccessToken:
     exp: int
     issuer: str
     kid: str
+
+
+class _Parsed(NamedTuple):
+    """A token that passed the checks that need no key: header, unverified issuer, encoding."""
+
+    alg: str
+    kid: str
+    issuer: str
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def extract_bearer(header_value: str | None) -> str:
+    """Return the token of an `Authorization: Bearer <token>` value; raise TokenError otherwise."""
+    if header_value is None or header_value == "":
+        raise TokenError("no bearer token", reason=Reason.MISSING_TOKEN)
+    if not isinstance(header_value, str):
+        raise TokenError("authorization header is not text")
+    scheme, space, token = header_value.partition(" ")
+    if not space or scheme.lower() != "bearer":
+        raise TokenError("authorization header is not 'Bearer <token>'")
+    check_compact(token)
+    return token
+
+
+def check_compact(token: str) -> None:
+    """Raise TokenError unless `token` is compact JWS: three base64url segments, ASCII, <= 8 KiB."""
+    if not isinstance(token, str):
+        raise TokenError("token is not text")
+    if not token.isascii():
+        raise TokenError("token has non-ASCII characters")
+    if len(token) > MAX_TOKEN_BYTES:
+        raise TokenError(f"token is longer than {MAX_TOKEN_BYTES} bytes")
+    if _COMPACT.fullmatch(token) is None:
+        raise TokenError("token is not three base64url segments")
+
+
+class TokenVerifier:
+    """Verifies Okta access tokens against the trusted issuers' key sets."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        key_sets: Mapping[str, KeySet],
+        *,
+        clock: Clock = time.time,
+    ) -> None:
+        unsupported = sorted(set(settings.algorithms) - SUPPORTED_ALGORITHMS)
+        if unsupported or not settings.algorithms:
+            raise ConfigurationError(
+                "algorithms",
+                f"only {sorted(SUPPORTED_ALGORITHMS)} may be allowed, not {unsupported}",
+            )
+        missing = [issuer for issuer in settings.issuers if issuer not in key_sets]
+        if missing:
+            raise ConfigurationError("OKTA_ISSUER", f"no key set for issuer(s) {missing}")
+        self._settings = settings
+        self._key_sets = key_sets
+        self._clock = clock
+        self._algorithms = frozenset(settings.algorithms)
+        self._issuers = frozenset(settings.issuers)
+        self._audiences = frozenset(settings.audiences)
+        self._clients = settings.allowed_client_ids
+        self._skew = settings.clock_skew_seconds
+        # One jose key object per vetted key: building it parses the JWK and costs as much as a
+        # signature check.
+        self._key_objects: dict[tuple[str, str, str], tuple[VerificationKey, Any]] = {}
+
+    def verify(self, token: str) -> AccessToken:
+        """Validate `token` (steps 1-6 of the design) and return its trusted claims."""
+        try:
+            parsed = self._parse(token)
+        except TokenError:
+            raise
+        except _PARSE_ERRORS as exc:
+            raise TokenError(f"token cannot be parsed ({type(exc).__name__})") from None
+        key = self._key_sets[parsed.issuer].key(parsed.kid)
+        self._check_signature(parsed, key)
+        try:
+            return self._check_claims(parsed)
+        except TokenError:
+            raise
+        except _PARSE_ERRORS as exc:
+            raise TokenError(f"token claims are invalid ({type(exc).__name__})") from None
+
+    # -- steps 1-3: no key, no network ---------------------------------------------------------
+    def _parse(self, token: str) -> _Parsed:
+        check_compact(token)
+        data = token.encode("ascii")
+        header_segment, payload_segment, signature_segment = data.split(b".")
+        header = _decode_json_object(header_segment, "header")
+        alg, kid = self._check_header(header)
+        claims = _decode_json_object(payload_segment, "payload")
+        issuer = self._check_unverified_issuer(claims)
+        signature = _b64url_decode(signature_segment, "signature")
+        if not signature:
+            # Checked before the key lookup so that unsigned garbage cannot trigger a key refresh.
+            raise TokenError("token has no signature", reason=Reason.BAD_SIGNATURE)
+        signing_input = data[: len(header_segment) + 1 + len(payload_segment)]
+        return _Parsed(alg, kid, issuer, claims, signing_input, signature)
+
+    def _check_header(self, header: dict[str, Any]) -> tuple[str, str]:
+        alg = header.get("alg")
+        if not isinstance(alg, str):
+            raise TokenError("token header has no 'alg'")
+        if alg not in self._algorithms:
+            raise TokenError(
+                f"algorithm {alg[:20]!r} is not allowed", reason=Reason.UNSUPPORTED_ALGORITHM
+            )
+        if not FORBIDDEN_HEADERS.isdisjoint(header):
+            forbidden = FORBIDDEN_HEADERS.intersection(header)
+            raise TokenError(f"token header has forbidden member(s) {sorted(forbidden)}")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or _KID.fullmatch(kid) is None:
+            raise TokenError("token header has no valid 'kid'")
+        typ = header.get("typ")
+        if typ is not None and (not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES):
+            raise TokenError("token header 'typ' is not JWT or at+jwt")
+        return alg, kid
+
+    def _check_unverified_issuer(self, claims: dict[str, Any]) -> str:
+        issuer = claims.get("iss")
+        if not isinstance(issuer, str):
+            raise TokenError("token has no issuer", reason=Reason.UNTRUSTED_ISSUER)
+        if "/oauth2/" not in issuer:
+            logger.warning(
+                "Rejected a token from an Okta org authorization server (issuer %r has no "
+                "/oauth2/): its keys are not meant for third-party validation; request tokens "
+                "from a custom authorization server (https://<org>.okta.com/oauth2/<server-id>)",
+                issuer[:200],
+            )
+            raise TokenError(
+                "token is from an Okta org authorization server", reason=Reason.UNTRUSTED_ISSUER
+            )
+        if issuer not in self._issuers:
+            raise TokenError("token issuer is not trusted", reason=Reason.UNTRUSTED_ISSUER)
+        return issuer
+
+    # -- steps 4-5: the one key, the signature -----------------------------------------------
+    def _check_signature(self, parsed: _Parsed, key: VerificationKey) -> None:
+        if key.issuer != parsed.issuer or key.kid != parsed.kid:
+            raise TokenError("key set answered with another key", reason=Reason.UNKNOWN_KEY)
+        if key.alg is not None and key.alg != parsed.alg:
+            raise TokenError(
+                "key is published for another algorithm", reason=Reason.UNSUPPORTED_ALGORITHM
+            )
+        key_object = self._key_object(key, parsed.alg)
+        try:
+            valid = key_object.verify(parsed.signing_input, parsed.signature)
+        except _PARSE_ERRORS:
+            valid = False
+        if valid is not True:
+            raise TokenError("token signature is invalid", reason=Reason.BAD_SIGNATURE)
+
+    def _key_object(self, key: VerificationKey, alg: str) -> Any:
+        cache_key = (key.issuer, key.kid, alg)
+        cached = self._key_objects.get(cache_key)
+        if cached is not None and (cached[0] is key or cached[0] == key):
+            return cached[1]
+        # Only the public members: a stray private member must never turn this into a signing key.
+        public = {"kty": key.jwk.get("kty"), "n": key.jwk.get("n"), "e": key.jwk.get("e")}
+        try:
+            key_object = jose_jwk.construct(public, algorithm=alg)
+        except _PARSE_ERRORS:
+            logger.warning("Key %r of %s cannot be used for %s", key.kid, key.issuer, alg)
+            raise TokenError("signing key cannot be used", reason=Reason.UNKNOWN_KEY) from None
+        if len(self._key_objects) >= _KEY_CACHE_LIMIT:
+            self._prune_key_objects()
+        self._key_objects[cache_key] = (key, key_object)
+        return key_object
+
+    def _prune_key_objects(self) -> None:
+        for issuer, kid, alg in list(self._key_objects):
+            if not self._key_sets[issuer].has_key(kid):
+                del self._key_objects[(issuer, kid, alg)]
+        if len(self._key_objects) >= _KEY_CACHE_LIMIT:
+            self._key_objects.clear()
+
+    # -- step 6: claims ------------------------------------------------------------------------
+    def _check_claims(self, parsed: _Parsed) -> AccessToken:
+        claims = parsed.claims
+        if claims.get("iss") != parsed.issuer:
+            raise TokenError("token issuer is not trusted", reason=Reason.UNTRUSTED_ISSUER)
+        self._check_audience(claims.get("aud"))
+        exp = _numeric_date(claims, "exp")
+        iat = _numeric_date(claims, "iat")
+        nbf = _numeric_date(claims, "nbf") if "nbf" in claims else None
+        now = self._clock()
+        if exp <= now - self._skew:
+            raise TokenError("token has expired", reason=Reason.EXPIRED)
+        if iat > now + self._skew or (nbf is not None and nbf > now + self._skew):
+            raise TokenError("token is not valid yet", reason=Reason.NOT_YET_VALID)
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise TokenError("token has no 'sub'")
+        cid = _optional_string(claims, "cid")
+        if self._clients is not None and cid not in self._clients:
+            raise TokenError("client is not allowed", reason=Reason.CLIENT_NOT_ALLOWED)
+        scopes = _scopes(claims)
+        uid = _optional_string(claims, "uid")
+        jti = _optional_string(claims, "jti")
+        return AccessToken(
+            claims=claims,
+            scopes=scopes,
+            sub=sub,
+            cid=cid,
+            uid=uid,
+            jti=jti,
+            exp=exp,
+            issuer=parsed.issuer,
+            kid=parsed.kid,
+        )
+
+    def _check_audience(self, aud: object) -> None:
+        if isinstance(aud, str):
+            accepted = aud in self._audiences
+        elif type(aud) is list and _all_strings(aud):
+            accepted = not self._audiences.isdisjoint(aud)
+        else:
+            accepted = False
+        if not accepted:
+            raise TokenError("token audience is not accepted", reason=Reason.WRONG_AUDIENCE)
+
+
+def _b64url_decode(segment: bytes, what: str) -> bytes:
+    # The caller has checked the alphabet; this rejects impossible lengths and non-canonical tails
+    # so that one token has exactly one spelling.
+    remainder = len(segment) % 4
+    if remainder == 1:
+        raise TokenError(f"token {what} is not base64url")
+    if remainder and _B64_INDEX[segment[-1]] & _B64_TAIL_MASK[remainder]:
+        raise TokenError(f"token {what} is not canonical base64url")
+    try:
+        return binascii.a2b_base64(
+            segment.translate(_URLSAFE_TO_STANDARD) + _PADDING[remainder], strict_mode=True
+        )
+    except (ValueError, binascii.Error):
+        raise TokenError(f"token {what} is not base64url") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Built once: json.loads with any keyword argument constructs a new decoder on every call.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def _decode_json_object(segment: bytes, what: str) -> dict[str, Any]:
+    raw = _b64url_decode(segment, what)
+    try:
+        # raw_decode skips decode()'s whitespace regexes, which cost more than parsing a header.
+        text = raw.decode("utf-8").lstrip(_JSON_WHITESPACE)
+        value, end = _JSON_DECODER.raw_decode(text)
+    except (ValueError, RecursionError):
+        raise TokenError(f"token {what} is not UTF-8 JSON") from None
+    if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
+        raise TokenError(f"token {what} has data after its JSON value")
+    if type(value) is not dict:
+        raise TokenError(f"token {what} is not a JSON object")
+    return value
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> int:
+    value = claims.get(name)
+    # bool is an int subclass and floats cover 1e999: only a plain int is a NumericDate here.
+    if type(value) is not int or not -_MAX_NUMERIC_DATE < value < _MAX_NUMERIC_DATE:
+        raise TokenError(f"token '{name}' is missing or not an integer")
+    return value
+
+
+def _optional_string(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    if not isinstance(value, str):
+        raise TokenError(f"token '{name}' is not a string")
+    return value
+
+
+def _scopes(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    if "scp" in claims:
+        scp = claims["scp"]
+        if type(scp) is not list or not _all_strings(scp):
+            raise TokenError("token 'scp' is not a list of strings")
+        return tuple(dict.fromkeys(scp))
+    if "scope" in claims:
+        scope = claims["scope"]
+        if not isinstance(scope, str):
+            raise TokenError("token 'scope' is not a string")
+        return tuple(dict.fromkeys(scope.split()))
+    return ()
+
+
+def _all_strings(items: list[Any]) -> bool:
+    return all(type(item) is str for item in items)

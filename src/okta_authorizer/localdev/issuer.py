@@ -40,6 +40,13 @@ class IssuerState:
     requests: Counter[str] = field(default_factory=Counter)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A threading server that does not print a traceback when a client hangs up early."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet: tests close connections early on purpose (timeouts, size caps)."""
+
+
 class LocalIssuer:
     """An Okta custom authorization server look-alike on 127.0.0.1 and a free port."""
 
@@ -48,7 +55,7 @@ class LocalIssuer:
         self.signing_keys: list[SigningKey] = list(keys) if keys is not None else [SigningKey()]
         self.state = IssuerState(keys=[k.public_jwk() for k in self.signing_keys])
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -94,7 +101,9 @@ class LocalIssuer:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalIssuer:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -123,7 +132,7 @@ class LocalIssuer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: tests read counters, not access logs."""
 
             def do_GET(self) -> None:

@@ -100,6 +100,8 @@ def okta_claims(
     return claims
 
 
-def client_credentials_claims(issuer: str, audience: str, client_id: str, **kw: Any) -> dict[str, Any]:
+def client_credentials_claims(
+    issuer: str, audience: str, client_id: str, **kw: Any
+) -> dict[str, Any]:
     """A client-credentials token: no `uid`, `sub` is the client id."""
     return okta_claims(issuer, audience, sub=client_id, client_id=client_id, uid=None, **kw)

@@ -1,0 +1,236 @@
+"""`make bench`: measure the authorizer against the bare RS256 check and its peers, on loopback.
+
+Prints a table (median, p99, ratio to the bare signature check), writes
+benchmarks/results/latest.json and a chart; `--summary PATH` also writes a Markdown summary to
+commit. Nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.environment import AUDIENCE, ROOT, loopback, token_event
+from benchmarks.timing import Row
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure."""
+
+    samples: int
+    warmup: int
+    cold_runs: int
+    rss_invocations: int
+    flood_tokens: int
+
+
+FULL = Plan(samples=5000, warmup=500, cold_runs=15, rss_invocations=100_000, flood_tokens=10_000)
+QUICK = Plan(samples=300, warmup=50, cold_runs=3, rss_invocations=2_000, flood_tokens=1_000)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Command line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.harness", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="few iterations (CI); < 60 s")
+    parser.add_argument("--samples", type=int, help="timed calls per latency row")
+    parser.add_argument("--rss-invocations", type=int, help="invocations in the memory run")
+    parser.add_argument("--cold-runs", type=int, help="cold starts of each kind")
+    parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="results file")
+    parser.add_argument("--chart", type=Path, default=RESULTS / "latency.png", help="PNG chart")
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        help="also write a Markdown summary (e.g. benchmarks/results.md)",
+    )
+    return parser.parse_args(argv)
+
+
+def plan_for(args: argparse.Namespace) -> Plan:
+    """The plan for the mode, with the overrides given."""
+    base = QUICK if args.quick else FULL
+    samples = args.samples or base.samples
+    return Plan(
+        samples=samples,
+        warmup=max(10, samples // 10) if args.samples else base.warmup,
+        cold_runs=args.cold_runs or base.cold_runs,
+        rss_invocations=args.rss_invocations or base.rss_invocations,
+        flood_tokens=base.flood_tokens,
+    )
+
+
+def guarded(row: Row, measure: Callable[[], Row]) -> Row:
+    """Run one measurement; a failure becomes a row with status 'error' (the others still run)."""
+    try:
+        return measure()
+    except Exception as error:  # noqa: BLE001 - reported in the table and the JSON, exit code 1
+        traceback.print_exc(file=sys.stderr)
+        row.status = "error"
+        row.note = f"{type(error).__name__}: {error}"[:300]
+        return row
+
+
+def progress(message: str) -> None:
+    """One line on stderr while the harness runs."""
+    sys.stderr.write(f"[bench] {message}\n")
+    sys.stderr.flush()
+
+
+def run(plan: Plan, mode: str) -> dict[str, Any]:
+    """Every measurement, in one process (latency) and its children (cold start, memory)."""
+    from benchmarks import coldstart, flood, memory, observability_costs, peers, scenarios
+    from benchmarks.minting import TokenMinter
+    from benchmarks.report import describe_machine, summarize
+
+    total = plan.samples + plan.warmup
+    results: dict[str, Any] = {"mode": mode, "plan": plan.__dict__, "machine": describe_machine()}
+    with (
+        loopback(os.environ) as world,
+        open(os.devnull, "w", encoding="utf-8") as sink,
+        tempfile.TemporaryDirectory(prefix="okta-bench-") as scratch,
+    ):
+        issuer = world.issuer
+        progress(f"minting {2 * total + 1} tokens")
+        with TokenMinter(issuer.key) as minter:
+            tokens = minter.mint(issuer.issuer, AUDIENCE, total)
+            okta_tokens = minter.mint(peers.https_twin(issuer.issuer), AUDIENCE, total)
+        same = [tokens[0]] * total
+        public_key = issuer.key.private.public_key()
+        measures: list[tuple[Row, Callable[[], Row]]] = [
+            (
+                Row("rs256_bare", "bare RS256 verify (cryptography)"),
+                lambda: scenarios.measure_bare_rs256(public_key, tokens, plan.warmup),
+            ),
+            (
+                Row("core_new_token", "decision core, new token each call"),
+                lambda: scenarios.measure_core(
+                    tokens, plan.warmup, name="core_new_token", title="decision core, new token"
+                ),
+            ),
+            (
+                Row("core_same_token", "decision core, same token repeated"),
+                lambda: scenarios.measure_core(
+                    same, plan.warmup, name="core_same_token", title="decision core, same token"
+                ),
+            ),
+            (
+                Row("handler_new_token", "warm handler, new token each call"),
+                lambda: scenarios.measure_handler(
+                    tokens,
+                    plan.warmup,
+                    sink,
+                    name="handler_new_token",
+                    title="warm handler (log + EMF), new token",
+                ),
+            ),
+            (
+                Row("handler_same_token", "warm handler, same token repeated"),
+                lambda: scenarios.measure_handler(
+                    same,
+                    plan.warmup,
+                    sink,
+                    name="handler_same_token",
+                    title="warm handler (log + EMF), same token",
+                ),
+            ),
+            (
+                Row("okta_jwt_verifier", "okta-jwt-verifier verify_sync"),
+                lambda: peers.measure_okta_jwt_verifier(issuer.issuer, okta_tokens, plan.warmup),
+            ),
+            (
+                Row("pyjwt_pyjwkclient", "PyJWT + PyJWKClient"),
+                lambda: peers.measure_pyjwt(issuer.keys_url, issuer.issuer, tokens, plan.warmup),
+            ),
+        ]
+        for name, cost in (
+            ("log_powertools", observability_costs.measure_powertools_log),
+            ("log_powertools_rfc3339", observability_costs.measure_powertools_log_rfc3339),
+            ("log_stdlib_json", observability_costs.measure_stdlib_log),
+            ("emf_powertools", observability_costs.measure_emf_flush),
+            ("emf_hand_rolled", observability_costs.measure_emf_hand_rolled),
+        ):
+            measures.append(
+                (Row(name, name), lambda cost=cost: cost(sink, plan.samples, plan.warmup))
+            )
+        rows = []
+        for placeholder, measure in measures:
+            progress(f"measuring {placeholder.name}")
+            rows.append(guarded(placeholder, measure))
+        results["rows"] = summarize(rows)
+        results["_rows"] = rows
+
+        progress(f"cold start: {plan.cold_runs} x 2 fresh interpreters")
+        issuer.reset_counts()
+        results["cold_start"] = _guard_dict(
+            lambda: coldstart.measure_cold_start(
+                os.environ, token_event(tokens[0]), plan.cold_runs, Path(scratch)
+            )
+        )
+        if "error" not in results["cold_start"]:
+            results["cold_start"]["keys_requests_per_start"] = issuer.count("keys") / plan.cold_runs
+
+        progress(f"memory: {plan.rss_invocations:,} invocations with distinct tokens")
+        results["memory"] = _guard_dict(
+            lambda: memory.measure_memory(os.environ, plan.rss_invocations, Path(scratch))
+        )
+
+        progress(f"key-set flood: {plan.flood_tokens:,} random-kid tokens")
+        results["jwks_flood"] = _guard_dict(
+            lambda: flood.measure_flood(issuer, tokens[-1], plan.flood_tokens, sink)
+        )
+    results["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return results
+
+
+def _guard_dict(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return measure()
+    except Exception as error:  # noqa: BLE001 - reported, exit code 1
+        traceback.print_exc(file=sys.stderr)
+        return {"error": f"{type(error).__name__}: {error}"[:2000]}
+
+
+def failed(results: dict[str, Any]) -> list[str]:
+    """Names of the measurements that did not complete."""
+    names = [row["name"] for row in results["rows"] if row["status"] != "ok"]
+    names += [key for key in ("cold_start", "memory", "jwks_flood") if "error" in results[key]]
+    return names
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure, print, write; exit 1 if any measurement failed (never because of a time)."""
+    from benchmarks.report import print_report, write_chart, write_json, write_markdown
+
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    mode = "quick" if args.quick else "full"
+    results = run(plan_for(args), mode)
+    rows = results.pop("_rows")
+    print_report(results, sys.stdout)
+    try:
+        write_chart(rows, args.chart)
+        results["chart"] = str(args.chart)
+    except ImportError as error:
+        progress(f"no chart: {error}")
+    write_json(results, args.json)
+    if args.summary:
+        write_markdown(results, args.summary)
+    sys.stdout.write(f"\nresults: {args.json}\nchart:   {args.chart}\n")
+    broken = failed(results)
+    if broken:
+        sys.stdout.write(f"FAILED measurements: {', '.join(broken)}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

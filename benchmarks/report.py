@@ -1,0 +1,232 @@
+"""The harness's outputs: the terminal table, the JSON file, the chart and the Markdown summary."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+from benchmarks.timing import Row
+
+PACKAGES = (
+    "cryptography",
+    "python-jose",
+    "aws-lambda-powertools",
+    "boto3",
+    "requests",
+    "okta-jwt-verifier",
+    "PyJWT",
+)
+
+
+def describe_machine() -> dict[str, Any]:
+    """CPU model, cores, Python and the versions of the packages measured."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor() or "unknown"
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    import os
+
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
+
+
+def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Row summaries with ratios to the first row (the bare RS256 check)."""
+    base = rows[0].summary(None).get("median_us") if rows and rows[0].samples_ns else None
+    base_ns = base * 1000 if base else None
+    return [row.summary(base_ns) for row in rows]
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def latency_lines(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """Table cells for the latency rows."""
+    lines = [("row", "what", "n", "median us", "p99 us", "x bare (median)", "x bare (p99)")]
+    for item in summaries:
+        if item["status"] != "ok":
+            lines.append((item["name"], item["title"], "-", item["status"], "-", "-", "-"))
+            continue
+        lines.append(
+            (
+                item["name"],
+                item["title"],
+                str(item["n"]),
+                _fmt(item["median_us"]),
+                _fmt(item["p99_us"]),
+                _fmt(item["ratio_median"], 2),
+                _fmt(item["ratio_p99"], 2),
+            )
+        )
+    return lines
+
+
+def other_lines(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Table cells for cold start, memory and the random-kid flood."""
+    lines = [("measure", "authorizer", "reference", "ratio / note")]
+    cold = results.get("cold_start")
+    if cold:
+        auth, base = cold["authorizer"], cold["baseline"]
+        lines.append(
+            (
+                f"cold start, import + 1st decision (ms, median of {cold['runs']})",
+                _fmt(auth["total_ms"]),
+                f"{_fmt(base['total_ms'])} (import boto3 + SSM client)",
+                f"{cold['ratio_total']:.2f}x",
+            )
+        )
+        lines.append(
+            (
+                "cold start, whole process wall time (ms)",
+                _fmt(auth["wall_ms"]),
+                _fmt(base["wall_ms"]),
+                f"{cold['ratio_wall']:.2f}x",
+            )
+        )
+        lines.append(
+            (
+                "  of which: import / first decision (ms)",
+                f"{_fmt(auth['import_ms'])} / {_fmt(auth['first_decision_ms'])}",
+                f"{_fmt(base['import_ms'])} / {_fmt(base['client_ms'])} (import / client)",
+                "",
+            )
+        )
+        if "keys_requests_per_start" in cold:
+            lines.append(
+                (
+                    "  key-set requests per cold start",
+                    _fmt(cold["keys_requests_per_start"], 2),
+                    "1 expected",
+                    "",
+                )
+            )
+    memory = results.get("memory")
+    if memory:
+        lines.append(
+            (
+                f"RSS after {memory['invocations']:,} distinct tokens (MiB, now / peak)",
+                f"{memory['after']['rss_mb']:.1f} / {memory['after']['peak_rss_mb']:.1f}",
+                f"Lambda size {memory['lambda_mb']} MB",
+                f"before: {memory['before']['rss_mb']:.1f} / "
+                f"{memory['before']['peak_rss_mb']:.1f}; "
+                f"growth {memory['growth_mb']:+.1f}",
+            )
+        )
+        trail = ", ".join(f"{c['invocations']:,}: {c['rss_mb']:.1f}" for c in memory["checkpoints"])
+        lines.append(("  RSS along the way (MiB)", trail, "", ""))
+    flood = results.get("jwks_flood")
+    if flood:
+        lines.append(
+            (
+                f"key-set requests during {flood['tokens']:,} random-kid tokens",
+                str(flood["keys_requests"]),
+                "at most 1 per 30 s cooldown",
+                f"{flood['seconds']:.1f} s; outcomes {flood['outcomes']}",
+            )
+        )
+    return lines
+
+
+def render(lines: Sequence[tuple[str, ...]]) -> str:
+    """Fixed-width text table."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    out = []
+    for index, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+        if index == 0:
+            out.append("  ".join("-" * width for width in widths))
+    return "\n".join(text.rstrip() for text in out)
+
+
+def render_markdown(lines: Sequence[tuple[str, ...]]) -> str:
+    """Markdown table."""
+    out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(lines[0])]
+    out.extend(
+        "| " + " | ".join(cell.replace("|", "/") for cell in line) + " |" for line in lines[1:]
+    )
+    return "\n".join(out)
+
+
+def print_report(results: dict[str, Any], out: TextIO) -> None:
+    """The whole report on a terminal."""
+    machine = results["machine"]
+    out.write(
+        f"\nmachine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}"
+        f" ({results['mode']} mode)\n\n"
+    )
+    out.write(render(latency_lines(results["rows"])) + "\n\n")
+    out.write(render(other_lines(results)) + "\n")
+
+
+def write_json(results: dict[str, Any], path: Path) -> None:
+    """The full results (with raw cold-start samples, without latency samples)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> None:
+    """A committed summary: machine, the latency table and the other measures."""
+    machine = results["machine"]
+    text = [
+        "# Benchmark results",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}; "
+        f"{results['mode']} mode; {results['finished']}.",
+        f"Packages: {', '.join(f'{k} {v}' for k, v in machine['packages'].items() if v)}.",
+        "",
+        render_markdown(latency_lines(results["rows"])),
+        "",
+        render_markdown(other_lines(results)),
+        "",
+    ]
+    path.write_text("\n".join(text), encoding="utf-8")
+
+
+def write_chart(rows: Sequence[Row], path: Path) -> None:
+    """Box plot of the latency distributions (log scale, whiskers at p1/p99), PNG via Agg."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measured = [row for row in rows if row.samples_ns]
+    data = [[ns / 1000 for ns in row.samples_ns] for row in measured]
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(measured) + 1.5))
+    ax.boxplot(
+        data, vert=False, whis=(1, 99), showfliers=False, tick_labels=[r.name for r in measured]
+    )
+    ax.set_xscale("log")
+    ax.set_xlabel("microseconds per call (log scale; box: quartiles, whiskers: p1-p99)")
+    ax.invert_yaxis()
+    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.set_title("Okta authorizer: latency distributions")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

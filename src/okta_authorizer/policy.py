@@ -1,0 +1,246 @@
+"""Compile a decision into an IAM policy or an HTTP API simple response, and build the context."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from okta_authorizer.errors import AuthorizerError, Reason
+
+if TYPE_CHECKING:
+    from okta_authorizer.routes import RouteMap, Rule
+    from okta_authorizer.tokens import AccessToken
+
+ContextValue = str | int | bool
+
+#: Largest context value kept, in UTF-8 bytes; a longer value is dropped, never truncated.
+MAX_CONTEXT_VALUE_BYTES = 1024
+POLICY_VERSION = "2012-10-17"
+ACTION = "execute-api:Invoke"
+
+_ARN = re.compile(
+    r"arn:(?P<partition>aws(?:-[a-z]+)*):execute-api:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+    r":(?P<account>\d{12}):(?P<api_id>[A-Za-z0-9]+)/(?P<stage>\$?[A-Za-z0-9_-]+)"
+    r"/(?P<method>[A-Z]+)/(?P<rest>[^\s]*)"
+)
+_WILDCARDS = frozenset("*?")
+
+
+@dataclass(frozen=True, slots=True)
+class MethodArn:
+    """A REST API `methodArn` or HTTP API `routeArn`, taken apart."""
+
+    arn: str
+    partition: str
+    region: str
+    account: str
+    api_id: str
+    stage: str
+    method: str
+    path: str
+
+    @classmethod
+    def parse(cls, arn: str) -> MethodArn:
+        """Parse an execute-api ARN; a malformed one raises AuthorizerError (misconfigured)."""
+        parts = _ARN.fullmatch(arn) if isinstance(arn, str) else None
+        if parts is None:
+            raise AuthorizerError(
+                "the event's method ARN is not an execute-api ARN "
+                "(arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>)",
+                reason=Reason.MISCONFIGURED,
+            )
+        return cls(
+            arn=arn,
+            partition=parts["partition"],
+            region=parts["region"],
+            account=parts["account"],
+            api_id=parts["api_id"],
+            stage=parts["stage"],
+            method=parts["method"],
+            path="/" + parts["rest"],
+        )
+
+    @property
+    def stage_arn(self) -> str:
+        """The ARN of the API stage, the prefix of every resource in its policies."""
+        return (
+            f"arn:{self.partition}:execute-api:{self.region}:{self.account}"
+            f":{self.api_id}/{self.stage}"
+        )
+
+
+def _as_arn(arn: MethodArn | str) -> MethodArn:
+    return arn if isinstance(arn, MethodArn) else MethodArn.parse(arn)
+
+
+def rule_resource(arn: MethodArn | str, rule: Rule) -> str:
+    """The execute-api resource pattern of a rule in the API stage of `arn`."""
+    return _stage_resource(_as_arn(arn).stage_arn, rule)
+
+
+def _stage_resource(stage_arn: str, rule: Rule) -> str:
+    method = "*" if rule.method == "ANY" else rule.method
+    path = "/".join("*" if segment.startswith("{") else segment for segment in rule.segments)
+    return f"{stage_arn}/{method}/{path}"
+
+
+def api_policy(arn: MethodArn | str, route_map: RouteMap, token: AccessToken) -> dict[str, Any]:
+    """POLICY_MODE=api: one document for every route, depending only on the token and the map.
+
+    Allow the resources of every rule the token meets; explicitly Deny the resources of every
+    rule it does not meet that overlap an allowed one (IAM's `*` spans `/`, so `GET /a/*` would
+    otherwise also open `GET /a/b/c`). With nothing allowed it denies the whole stage.
+    """
+    granted = frozenset(rule.key for rule in route_map.rules if rule.check(token) is None)
+    allow, deny = _compile_api_policy(route_map, _as_arn(arn).stage_arn, granted)
+    statements: list[dict[str, Any]] = []
+    if allow:
+        statements.append({"Action": ACTION, "Effect": "Allow", "Resource": list(allow)})
+    if deny:
+        statements.append({"Action": ACTION, "Effect": "Deny", "Resource": list(deny)})
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+# Keyed by (map, stage ARN, granted rule keys); RouteMap hashes and compares by its version, so
+# a grant set is compiled once per map version. Returned as tuples so callers get fresh lists.
+@functools.lru_cache(maxsize=512)
+def _compile_api_policy(
+    route_map: RouteMap, stage_arn: str, granted: frozenset[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    allowed = sorted({_stage_resource(stage_arn, r) for r in route_map.rules if r.key in granted})
+    if not allowed:
+        return (), (f"{stage_arn}/*/*",)
+    refused = {_stage_resource(stage_arn, r) for r in route_map.rules if r.key not in granted}
+    denied = sorted(
+        pattern for pattern in refused if any(patterns_overlap(pattern, allow) for allow in allowed)
+    )
+    return tuple(allowed), tuple(denied)
+
+
+def clear_policy_cache() -> None:
+    """Forget every compiled api-mode policy (for tests)."""
+    _compile_api_policy.cache_clear()
+
+
+def patterns_overlap(first: str, second: str) -> bool:
+    """True if some string matches both IAM wildcard patterns (`*` any run, `?` one character)."""
+    # Breadth over the product of the two patterns' positions: a state (i, j) is reachable when
+    # some string brings `first` to i and `second` to j; accept at both ends.
+    end = (len(first), len(second))
+    pending = [(0, 0)]
+    seen = {(0, 0)}
+    while pending:
+        i, j = pending.pop()
+        if (i, j) == end:
+            return True
+        a = first[i] if i < end[0] else None
+        b = second[j] if j < end[1] else None
+        steps: list[tuple[int, int]] = []
+        if a == "*":
+            steps.append((i + 1, j))  # the star matches nothing more
+        if b == "*":
+            steps.append((i, j + 1))
+        if a is not None and b is not None:
+            if a == "*" and b != "*":
+                steps.append((i, j + 1))  # the star absorbs the character `b` stands for
+            elif b == "*" and a != "*":
+                steps.append((i + 1, j))
+            elif "?" in (a, b) or a == b:
+                steps.append((i + 1, j + 1))
+        for step in steps:
+            if step not in seen:
+                seen.add(step)
+                pending.append(step)
+    return False
+
+
+def route_policy(arn: MethodArn | str, allowed: bool) -> dict[str, Any]:
+    """POLICY_MODE=route: a document naming exactly the requested resource, Allow or Deny."""
+    parsed = _as_arn(arn)
+    # A concrete path holding `*` or `?` cannot be named exactly (IAM reads them as wildcards),
+    # so an Allow would open more than the request: compile it as a Deny instead.
+    exact = not _WILDCARDS.intersection(parsed.arn)
+    effect = "Allow" if allowed and exact else "Deny"
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [{"Action": ACTION, "Effect": effect, "Resource": [parsed.arn]}],
+    }
+
+
+def build_context(token: AccessToken, extra_claims: tuple[str, ...]) -> dict[str, ContextValue]:
+    """The authorizer context: scalars only, each at most 1 KiB; absent claims are omitted.
+
+    Standard keys: sub, cid, uid, scope (space-joined), iss, jti, exp. Each extra claim is copied
+    under its own name unless it would replace a standard key: strings, integers and booleans as
+    they are, a list of strings/numbers comma-joined, anything else (objects, mixed lists, floats)
+    as compact JSON. A value over 1 KiB is dropped, not truncated, so no consumer ever acts on a
+    partial value (a cut group list or identifier could mean something else).
+    """
+    context: dict[str, ContextValue] = {}
+    standard: dict[str, Any] = {
+        "sub": token.sub,
+        "cid": token.cid,
+        "uid": token.uid,
+        "scope": " ".join(token.scopes),
+        "iss": token.issuer,
+        "jti": token.jti,
+        "exp": token.exp,
+    }
+    for name, value in standard.items():
+        _put(context, name, value)
+    for name in extra_claims:
+        if name not in standard and name in token.claims:
+            _put(context, name, token.claims[name])
+    return context
+
+
+def _put(context: dict[str, ContextValue], name: str, value: Any) -> None:
+    scalar = _scalar(value)
+    if scalar is None:
+        return
+    size = len(scalar.encode("utf-8")) if isinstance(scalar, str) else len(str(scalar))
+    if size <= MAX_CONTEXT_VALUE_BYTES:
+        context[name] = scalar
+
+
+def _scalar(value: Any) -> ContextValue | None:
+    if value is None:
+        return None
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, list) and all(
+        isinstance(item, str | int) and not isinstance(item, bool) for item in value
+    ):
+        return ",".join(str(item) for item in value)
+    try:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def iam_response(
+    principal_id: str, document: dict[str, Any], context: dict[str, ContextValue]
+) -> dict[str, Any]:
+    """The IAM-format authorizer result (REST APIs, HTTP APIs with payload 1.0 or 2.0)."""
+    # Written here rather than with Powertools' APIGatewayAuthorizerResponse: its from_route_arn
+    # drops the partition (aws-cn, aws-us-gov), its path check rejects legal characters such as
+    # ':', and it rebuilds every statement per call where api mode reuses a cached compilation.
+    response: dict[str, Any] = {"principalId": principal_id, "policyDocument": document}
+    if context:
+        response["context"] = context
+    return response
+
+
+def simple_response(allowed: bool, context: dict[str, ContextValue]) -> dict[str, Any]:
+    """The HTTP API payload 2.0 simple response (`isAuthorized`, `context`)."""
+    # Same shape as Powertools' APIGatewayAuthorizerResponseV2.asdict() (a test holds them
+    # equal); importing it loads the whole data_classes package, about 30 ms of cold start.
+    response: dict[str, Any] = {"isAuthorized": allowed}
+    if context:
+        response["context"] = context
+    return response

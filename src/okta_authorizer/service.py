@@ -1,0 +1,138 @@
+"""The use case: from a bearer token and a requested route to an authorization decision."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from okta_authorizer import policy
+from okta_authorizer.errors import Reason
+from okta_authorizer.jwks import get_key_sets
+from okta_authorizer.observability import count
+from okta_authorizer.route_store import RouteStore, get_route_store
+from okta_authorizer.tokens import AccessToken, TokenVerifier, extract_bearer
+
+if TYPE_CHECKING:
+    from okta_authorizer.routes import RouteMap, Rule
+    from okta_authorizer.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EventKind = Literal["token", "request", "http"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """What the authorizer needs from an API Gateway event, whatever its type."""
+
+    kind: EventKind
+    authorization: str | None  # the raw Authorization header value
+    arn: str  # methodArn (REST) or routeArn (HTTP API)
+    method: str  # the request's HTTP method, or the route key's method for HTTP APIs
+    resource: str | None = (
+        None  # the route template (REST REQUEST `resource`, HTTP API routeKey path)
+    )
+    simple: bool = False  # answer with the HTTP API simple response
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome for a valid token: allowed or denied, why, and the response for API Gateway."""
+
+    allowed: bool
+    reason: Reason | None  # None when allowed
+    route: str  # the rule key that judged the request, or the requested route if unmapped
+    token: AccessToken
+    response: Mapping[str, Any]
+
+
+class Authorizer:
+    """Wires token verification, the route map and the policy compiler together."""
+
+    def __init__(self, settings: Settings, verifier: TokenVerifier, routes: RouteStore) -> None:
+        self._settings = settings
+        self._verifier = verifier
+        self._routes = routes
+
+    def authorize(self, request: AuthorizationRequest) -> Decision:
+        """Decide; raises TokenError (401), OutageError or ConfigurationError (500)."""
+        raw = extract_bearer(request.authorization)
+        arn = policy.MethodArn.parse(request.arn)
+        token, route_map = self._verify_while_loading_routes(raw)
+        rule = self._find_rule(route_map, request, arn)
+        context = policy.build_context(token, self._settings.context_claims)
+        if rule is None:
+            reason: Reason | None = Reason.UNMAPPED_ROUTE
+            route = f"{arn.method} {request.resource or arn.path}"
+        else:
+            reason = rule.check(token)
+            route = rule.key
+        allowed = reason is None
+        if request.simple:
+            response = policy.simple_response(allowed, context)
+        elif self._settings.policy_mode == "route":
+            response = policy.iam_response(token.sub, policy.route_policy(arn, allowed), context)
+        else:
+            document = policy.api_policy(arn, route_map, token)
+            response = policy.iam_response(token.sub, document, context)
+        return Decision(allowed, reason, route, token, response)
+
+    def _verify_while_loading_routes(self, raw: str) -> tuple[AccessToken, RouteMap]:
+        """Verify the token while the first route map loads, so a cold start waits one round trip.
+
+        Both run to the end; a token error wins (the caller gets 401), and a route-map failure is
+        logged even then, so that one outage never hides the other.
+        """
+        if self._routes.loaded:
+            token = self._verifier.verify(raw)
+            return token, self._routes.current()
+        outcome: dict[str, Any] = {}
+
+        def load() -> None:
+            try:
+                outcome["map"] = self._routes.current()
+            except Exception as error:  # noqa: BLE001 - handed back to the calling thread below
+                outcome["error"] = error
+
+        loader = threading.Thread(target=load, name="route-map-load", daemon=True)
+        loader.start()
+        try:
+            token = self._verifier.verify(raw)
+        except Exception:
+            loader.join()
+            if "error" in outcome:
+                log.warning("route map unavailable too: %s", outcome["error"])
+            raise
+        loader.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        route_map: RouteMap = outcome["map"]
+        return token, route_map
+
+    @staticmethod
+    def _find_rule(
+        route_map: RouteMap, request: AuthorizationRequest, arn: policy.MethodArn
+    ) -> Rule | None:
+        if request.resource is not None:
+            return route_map.lookup(request.method, request.resource)
+        return route_map.match(arn.method, arn.path)
+
+
+@functools.cache
+def get_authorizer(settings: Settings) -> Authorizer:
+    """The process-wide authorizer for these settings, built on first use."""
+    key_sets = get_key_sets(settings, observer=count)
+    return Authorizer(settings, TokenVerifier(settings, key_sets), get_route_store(settings))
+
+
+def reset() -> None:
+    """Forget every cache (key sets, route store, authorizer): for tests."""
+    from okta_authorizer.jwks import reset_key_sets
+
+    get_authorizer.cache_clear()
+    get_route_store.cache_clear()
+    reset_key_sets()

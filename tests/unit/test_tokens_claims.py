@@ -1,0 +1,336 @@
+"""TokenVerifier step 6: the claim matrix, on real RS256 tokens and a real in-memory KeySet."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from okta_authorizer.errors import Reason, TokenError
+from okta_authorizer.jwks import FetchResult, KeySet
+from okta_authorizer.localdev.keys import (
+    SigningKey,
+    b64url,
+    client_credentials_claims,
+    okta_claims,
+)
+from okta_authorizer.settings import Settings
+from okta_authorizer.tokens import AccessToken, TokenVerifier
+from tests.support import ManualClock
+
+ISSUER = "https://acme.okta.com/oauth2/default"
+AUDIENCE = "api://default"
+NOW = 1_800_000_000
+SKEW = 60
+WEB_APP = "0oa1webapp"
+REPORTING_JOB = "0oa1reportingjob"
+
+
+class MemoryFetcher:
+    """Serves one JWKS from memory and counts how often it is asked."""
+
+    def __init__(self, keys: list[dict[str, Any]]) -> None:
+        self.keys = keys
+        self.calls = 0
+
+    def __call__(self, url: str) -> FetchResult:
+        self.calls += 1
+        return FetchResult({"keys": self.keys}, None)
+
+
+def make_verifier(rsa_key: SigningKey, **settings: Any) -> tuple[TokenVerifier, MemoryFetcher]:
+    fetcher = MemoryFetcher([rsa_key.public_jwk()])
+    key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys")
+    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,), **settings)
+    return TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW)), fetcher
+
+
+@pytest.fixture
+def verifier(rsa_key: SigningKey) -> TokenVerifier:
+    """A verifier trusting ISSUER, with a client allow-list, at wall time NOW."""
+    verifier, _ = make_verifier(
+        rsa_key, allowed_client_ids=frozenset({WEB_APP, REPORTING_JOB}), clock_skew_seconds=SKEW
+    )
+    return verifier
+
+
+def claims(**changes: Any) -> dict[str, Any]:
+    """Okta-shaped claims issued at NOW; a change to None removes the claim."""
+    base = okta_claims(ISSUER, AUDIENCE, scopes=("beds:read", "beds:write"), now=NOW)
+    base.update(changes)
+    return {name: value for name, value in base.items() if value is not None}
+
+
+def sign_raw(key: SigningKey, header_json: str, payload_json: str) -> str:
+    """A token over hand-written JSON (for values json.dumps cannot produce, such as 1e999)."""
+    signing_input = f"{b64url(header_json.encode())}.{b64url(payload_json.encode())}"
+    return f"{signing_input}.{b64url(key.sign(signing_input.encode('ascii')))}"
+
+
+def reason_of(verify: Callable[[str], AccessToken], token: str) -> Reason:
+    with pytest.raises(TokenError) as caught:
+        verify(token)
+    return caught.value.reason
+
+
+def test_tokens_okta_shaped_token_passes(verifier: TokenVerifier, rsa_key: SigningKey) -> None:
+    # GIVEN an access token shaped like Okta's: header alg + kid only, ver/jti/uid/scp claims
+    issued = claims()
+    token = rsa_key.token(issued)
+
+    # WHEN it is verified
+    result = verifier.verify(token)
+
+    # THEN every trusted field is read from it
+    assert result == AccessToken(
+        claims=issued,
+        scopes=("beds:read", "beds:write"),
+        sub="nurse.joy@example.com",
+        cid=WEB_APP,
+        uid="00u1nursejoy",
+        jti=issued["jti"],
+        exp=NOW + 3600,
+        issuer=ISSUER,
+        kid=rsa_key.kid,
+    )
+
+
+def test_tokens_client_credentials_token_passes_without_uid(
+    verifier: TokenVerifier, rsa_key: SigningKey
+) -> None:
+    # GIVEN a client-credentials token: no uid, sub is the client id
+    token = rsa_key.token(
+        client_credentials_claims(ISSUER, AUDIENCE, REPORTING_JOB, scopes=("reports:run",), now=NOW)
+    )
+
+    # WHEN it is verified
+    result = verifier.verify(token)
+
+    # THEN it passes with the client as subject and no user id
+    assert (result.sub, result.cid, result.uid) == (REPORTING_JOB, REPORTING_JOB, None)
+    assert result.scopes == ("reports:run",)
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ("beds:read beds:write", ("beds:read", "beds:write")),
+        ("beds:read", ("beds:read",)),
+        ("", ()),
+        ("beds:read  beds:read", ("beds:read",)),
+    ],
+    ids=["two-scopes", "one-scope", "empty", "repeated-scope"],
+)
+def test_tokens_scope_string_claim_is_split_into_scopes(
+    verifier: TokenVerifier, rsa_key: SigningKey, scope: str, expected: tuple[str, ...]
+) -> None:
+    # GIVEN a token carrying the RFC 9068 space-separated `scope` instead of Okta's `scp` list
+    token = rsa_key.token(claims(scp=None, scope=scope))
+
+    # WHEN / THEN its scopes are the words of the string
+    assert verifier.verify(token).scopes == expected
+
+
+def test_tokens_token_without_scope_claims_has_no_scopes(
+    verifier: TokenVerifier, rsa_key: SigningKey
+) -> None:
+    token = rsa_key.token(claims(scp=None))
+
+    assert verifier.verify(token).scopes == ()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"exp": NOW - SKEW + 1},
+        {"nbf": NOW + SKEW},
+        {"iat": NOW + SKEW},
+        {"aud": ["api://other", AUDIENCE]},
+        {"typ_header": "at+jwt"},
+        {"typ_header": "JWT"},
+    ],
+    ids=[
+        "expired-within-leeway",
+        "nbf-future-within-leeway",
+        "iat-future-within-leeway",
+        "aud-list-with-ours",
+        "typ-at+jwt",
+        "typ-JWT",
+    ],
+)
+def test_tokens_edge_of_validity_passes(
+    verifier: TokenVerifier, rsa_key: SigningKey, changes: dict[str, Any]
+) -> None:
+    # GIVEN a token at the edge of what is accepted
+    typ = changes.pop("typ_header", None)
+    header = {"kid": rsa_key.kid, "alg": "RS256"} | ({"typ": typ} if typ else {})
+    token = rsa_key.token(claims(**changes), header=header)
+
+    # WHEN / THEN it is accepted
+    assert verifier.verify(token).sub == "nurse.joy@example.com"
+
+
+REJECTED_CLAIMS: list[tuple[str, dict[str, Any], Reason]] = [
+    ("iss-wrong", {"iss": "https://evil.okta.com/oauth2/default"}, Reason.UNTRUSTED_ISSUER),
+    ("iss-trailing-slash", {"iss": f"{ISSUER}/"}, Reason.UNTRUSTED_ISSUER),
+    ("iss-missing", {"iss": None}, Reason.UNTRUSTED_ISSUER),
+    ("iss-not-string", {"iss": ["https://acme.okta.com/oauth2/default"]}, Reason.UNTRUSTED_ISSUER),
+    ("iss-okta-org-server", {"iss": "https://acme.okta.com"}, Reason.UNTRUSTED_ISSUER),
+    ("aud-wrong", {"aud": "api://other"}, Reason.WRONG_AUDIENCE),
+    ("aud-list-without-ours", {"aud": ["api://a", "api://b"]}, Reason.WRONG_AUDIENCE),
+    ("aud-missing", {"aud": None}, Reason.WRONG_AUDIENCE),
+    ("aud-empty-list", {"aud": []}, Reason.WRONG_AUDIENCE),
+    ("aud-list-with-non-string", {"aud": [AUDIENCE, 1]}, Reason.WRONG_AUDIENCE),
+    ("aud-object", {"aud": {AUDIENCE: True}}, Reason.WRONG_AUDIENCE),
+    ("exp-missing", {"exp": None}, Reason.MALFORMED_TOKEN),
+    ("iat-missing", {"iat": None}, Reason.MALFORMED_TOKEN),
+    ("exp-string", {"exp": str(NOW + 3600)}, Reason.MALFORMED_TOKEN),
+    ("exp-float", {"exp": NOW + 3600.5}, Reason.MALFORMED_TOKEN),
+    ("exp-float-integral", {"exp": float(NOW + 3600)}, Reason.MALFORMED_TOKEN),
+    ("exp-bool", {"exp": True}, Reason.MALFORMED_TOKEN),
+    ("exp-beyond-safe-integers", {"exp": 10**30}, Reason.MALFORMED_TOKEN),
+    ("iat-string", {"iat": str(NOW)}, Reason.MALFORMED_TOKEN),
+    ("iat-bool", {"iat": False}, Reason.MALFORMED_TOKEN),
+    ("nbf-string", {"nbf": str(NOW)}, Reason.MALFORMED_TOKEN),
+    ("exp-beyond-leeway", {"exp": NOW - SKEW - 1}, Reason.EXPIRED),
+    ("exp-at-leeway-boundary", {"exp": NOW - SKEW}, Reason.EXPIRED),
+    ("nbf-future-beyond-leeway", {"nbf": NOW + SKEW + 1}, Reason.NOT_YET_VALID),
+    ("iat-future-beyond-leeway", {"iat": NOW + SKEW + 1}, Reason.NOT_YET_VALID),
+    ("cid-not-allowed", {"cid": "0oa1stranger"}, Reason.CLIENT_NOT_ALLOWED),
+    ("cid-missing-with-allow-list", {"cid": None}, Reason.CLIENT_NOT_ALLOWED),
+    ("cid-not-string", {"cid": 7}, Reason.MALFORMED_TOKEN),
+    ("sub-missing", {"sub": None}, Reason.MALFORMED_TOKEN),
+    ("sub-empty", {"sub": ""}, Reason.MALFORMED_TOKEN),
+    ("sub-not-string", {"sub": 42}, Reason.MALFORMED_TOKEN),
+    ("scp-string", {"scp": "beds:read"}, Reason.MALFORMED_TOKEN),
+    ("scp-list-with-number", {"scp": ["beds:read", 1]}, Reason.MALFORMED_TOKEN),
+    ("scp-list-with-list", {"scp": [["beds:read"]]}, Reason.MALFORMED_TOKEN),
+    ("scp-object", {"scp": {"beds:read": True}}, Reason.MALFORMED_TOKEN),
+    ("scope-list", {"scp": None, "scope": ["beds:read"]}, Reason.MALFORMED_TOKEN),
+    ("uid-not-string", {"uid": 1}, Reason.MALFORMED_TOKEN),
+    ("jti-not-string", {"jti": {"id": 1}}, Reason.MALFORMED_TOKEN),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [(changes, reason) for _, changes, reason in REJECTED_CLAIMS],
+    ids=[case_id for case_id, _, _ in REJECTED_CLAIMS],
+)
+def test_tokens_invalid_claims_are_rejected_with_reason(
+    verifier: TokenVerifier, rsa_key: SigningKey, changes: dict[str, Any], reason: Reason
+) -> None:
+    # GIVEN a correctly signed token whose claims break one rule
+    token = rsa_key.token(claims(**changes))
+
+    # WHEN / THEN it is rejected with that rule's reason code
+    assert reason_of(verifier.verify, token) is reason
+
+
+def test_tokens_exp_1e999_in_raw_json_is_malformed(
+    verifier: TokenVerifier, rsa_key: SigningKey
+) -> None:
+    # GIVEN a signed payload whose JSON text really says "exp":1e999 (infinity once parsed)
+    body = json.dumps(claims(exp=None), separators=(",", ":"))
+    payload = body[:-1] + ',"exp":1e999}'
+    assert '"exp":1e999' in payload
+    token = sign_raw(rsa_key, json.dumps({"kid": rsa_key.kid, "alg": "RS256"}), payload)
+
+    # WHEN / THEN it is malformed, not an overflow and not a token that never expires
+    assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
+
+
+@pytest.mark.parametrize(
+    "literal", ["NaN", "Infinity", "-Infinity"], ids=["nan", "infinity", "minus-infinity"]
+)
+def test_tokens_non_json_constants_in_payload_are_malformed(
+    verifier: TokenVerifier, rsa_key: SigningKey, literal: str
+) -> None:
+    # GIVEN a signed payload using Python's JSON extensions, which are not JSON
+    body = json.dumps(claims(), separators=(",", ":"))
+    token = sign_raw(
+        rsa_key, json.dumps({"kid": rsa_key.kid, "alg": "RS256"}), body[:-1] + f',"x":{literal}}}'
+    )
+
+    # WHEN / THEN the payload is refused
+    assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
+
+
+def test_tokens_payload_with_whitespace_around_json_passes(
+    verifier: TokenVerifier, rsa_key: SigningKey
+) -> None:
+    # GIVEN header and payload JSON with the whitespace JSON allows around a value
+    header = json.dumps({"kid": rsa_key.kid, "alg": "RS256"}, indent=1)
+    token = sign_raw(rsa_key, f" {header}\n", "\t" + json.dumps(claims(), indent=2) + "\r\n")
+
+    # WHEN / THEN it verifies like the compact form
+    assert verifier.verify(token).issuer == ISSUER
+
+
+def test_tokens_payload_with_trailing_data_is_malformed(
+    verifier: TokenVerifier, rsa_key: SigningKey
+) -> None:
+    # GIVEN a payload with a second JSON value after the object
+    header = json.dumps({"kid": rsa_key.kid, "alg": "RS256"})
+    token = sign_raw(rsa_key, header, json.dumps(claims()) + ' {"scp":["admin"]}')
+
+    # WHEN / THEN it is malformed
+    assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
+
+
+def test_tokens_org_server_issuer_is_logged_clearly_without_the_token(
+    verifier: TokenVerifier, rsa_key: SigningKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a token from Okta's org authorization server (no /oauth2/ in its issuer)
+    token = rsa_key.token(claims(iss="https://acme.okta.com"))
+
+    # WHEN it is verified
+    with caplog.at_level(logging.WARNING, logger="okta_authorizer.tokens"):
+        reason = reason_of(verifier.verify, token)
+
+    # THEN it is untrusted, the log says why, and neither the token nor its signature is logged
+    assert reason is Reason.UNTRUSTED_ISSUER
+    assert "org authorization server" in caplog.text
+    assert "https://acme.okta.com" in caplog.text
+    assert token.split(".")[2] not in caplog.text
+    assert token.split(".")[1] not in caplog.text
+
+
+def test_tokens_untrusted_issuer_is_rejected_before_any_key_fetch(rsa_key: SigningKey) -> None:
+    # GIVEN a verifier whose key set has never been loaded
+    verifier, fetcher = make_verifier(rsa_key)
+    token = rsa_key.token(claims(iss="https://evil.example/oauth2/default"))
+
+    # WHEN a token names another issuer
+    reason = reason_of(verifier.verify, token)
+
+    # THEN it is rejected without touching the network
+    assert reason is Reason.UNTRUSTED_ISSUER
+    assert fetcher.calls == 0
+
+
+def test_tokens_without_client_allow_list_any_client_passes(rsa_key: SigningKey) -> None:
+    # GIVEN no ALLOWED_CLIENT_IDS
+    verifier, _ = make_verifier(rsa_key)
+
+    # WHEN a token from any client arrives, THEN it passes
+    assert verifier.verify(rsa_key.token(claims(cid="0oa1stranger"))).cid == "0oa1stranger"
+
+
+def test_tokens_clock_skew_setting_widens_the_leeway(rsa_key: SigningKey) -> None:
+    # GIVEN a 300 s leeway
+    verifier, _ = make_verifier(rsa_key, clock_skew_seconds=300)
+
+    # WHEN a token expired 299 s ago arrives, THEN it still passes
+    assert verifier.verify(rsa_key.token(claims(exp=NOW - 299))).exp == NOW - 299
+
+
+def test_tokens_zero_clock_skew_rejects_token_expiring_now(rsa_key: SigningKey) -> None:
+    # GIVEN no leeway at all
+    verifier, _ = make_verifier(rsa_key, clock_skew_seconds=0)
+
+    # WHEN a token whose exp is exactly now arrives, THEN it has expired (exp is exclusive)
+    assert reason_of(verifier.verify, rsa_key.token(claims(exp=NOW))) is Reason.EXPIRED
