@@ -12,6 +12,7 @@ import datetime
 import os
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ class Plan:
 
 
 FULL = Plan(samples=5000, warmup=500, cold_runs=15, rss_invocations=100_000, flood_tokens=10_000)
-QUICK = Plan(samples=300, warmup=50, cold_runs=3, rss_invocations=2_000, flood_tokens=1_000)
+QUICK = Plan(samples=300, warmup=50, cold_runs=2, rss_invocations=1_000, flood_tokens=1_000)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -80,9 +81,12 @@ def guarded(row: Row, measure: Callable[[], Row]) -> Row:
         return row
 
 
+_STARTED = time.monotonic()
+
+
 def progress(message: str) -> None:
     """One line on stderr while the harness runs."""
-    sys.stderr.write(f"[bench] {message}\n")
+    sys.stderr.write(f"[bench {time.monotonic() - _STARTED:6.1f}s] {message}\n")
     sys.stderr.flush()
 
 
@@ -188,6 +192,7 @@ def run(plan: Plan, mode: str) -> dict[str, Any]:
         results["jwks_flood"] = _guard_dict(
             lambda: flood.measure_flood(issuer, tokens[-1], plan.flood_tokens, sink)
         )
+    results["load_average_end_1m"] = os.getloadavg()[0]
     results["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return results
 

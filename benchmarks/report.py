@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -39,11 +40,10 @@ def describe_machine() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    import os
-
     return {
         "cpu": model,
         "cores": os.cpu_count(),
+        "load_average_1m": os.getloadavg()[0],
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
@@ -138,6 +138,14 @@ def other_lines(results: dict[str, Any]) -> list[tuple[str, ...]]:
                 f"growth {memory['growth_mb']:+.1f}",
             )
         )
+        lines.append(
+            (
+                "  ru_maxrss after (MiB)",
+                f"{memory['after']['ru_maxrss_mb']:.1f}",
+                f"inherited at fork: {memory['ru_maxrss_inherited_mb']:.1f}",
+                "Linux keeps the parent's peak across fork+exec",
+            )
+        )
         trail = ", ".join(f"{c['invocations']:,}: {c['rss_mb']:.1f}" for c in memory["checkpoints"])
         lines.append(("  RSS along the way (MiB)", trail, "", ""))
     flood = results.get("jwks_flood")
@@ -178,8 +186,15 @@ def print_report(results: dict[str, Any], out: TextIO) -> None:
     machine = results["machine"]
     out.write(
         f"\nmachine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}"
-        f" ({results['mode']} mode)\n\n"
+        f" ({results['mode']} mode)\n"
     )
+    busy = max(machine["load_average_1m"], results.get("load_average_end_1m", 0.0))
+    if busy > 0.5 * (machine["cores"] or 1):
+        out.write(
+            f"WARNING: load average {busy:.1f} on {machine['cores']} cores: other work shared the"
+            " CPU, figures are inflated and noisy (p99 above all)\n"
+        )
+    out.write("\n")
     out.write(render(latency_lines(results["rows"])) + "\n\n")
     out.write(render(other_lines(results)) + "\n")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import re
 import socket
 import subprocess
@@ -382,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", default="", help="comma-separated `groups` claim")
     parser.add_argument("--client-id", default="0oa1webapp")
     args = parser.parse_args(argv)
+    # moto's HTTP server logs every request through werkzeug: keep the output to the invocation.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     event = json.loads(args.event.read_text(encoding="utf-8"))
     with LocalIssuer() as issuer:

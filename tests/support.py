@@ -1,6 +1,10 @@
-"""Shared test helpers: a manual clock."""
+"""Shared test helpers: a manual clock and an in-memory key-set fetcher."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from okta_authorizer.jwks import FetchResult
 
 
 class ManualClock:
@@ -14,3 +18,15 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class MemoryJwksFetcher:
+    """A key-set fetcher serving one JWKS from memory and counting how often it is asked."""
+
+    def __init__(self, keys: list[dict[str, Any]]) -> None:
+        self.keys = keys
+        self.calls = 0
+
+    def __call__(self, url: str) -> FetchResult:
+        self.calls += 1
+        return FetchResult({"keys": self.keys}, None)

@@ -173,11 +173,12 @@ def route_policy(arn: MethodArn | str, allowed: bool) -> dict[str, Any]:
 def build_context(token: AccessToken, extra_claims: tuple[str, ...]) -> dict[str, ContextValue]:
     """The authorizer context: scalars only, each at most 1 KiB; absent claims are omitted.
 
-    Standard keys: sub, cid, uid, scope (space-joined), iss, jti, exp. Each extra claim is copied
-    under its own name unless it would replace a standard key: strings, integers and booleans as
-    they are, a list of strings/numbers comma-joined, anything else (objects, mixed lists, floats)
-    as compact JSON. A value over 1 KiB is dropped, not truncated, so no consumer ever acts on a
-    partial value (a cut group list or identifier could mean something else).
+    Standard keys: sub, cid, uid, scope (space-joined; "" with no scopes), iss, jti, exp. Each
+    extra claim is copied under its own name unless it would replace a standard key: strings,
+    integers and booleans as they are, a list of strings/numbers comma-joined, anything else
+    (objects, mixed lists, floats) as compact JSON; null and NaN are omitted. A value over
+    1 KiB is dropped, not truncated, so no consumer ever acts on a partial value (a cut group
+    list or identifier could mean something else).
     """
     context: dict[str, ContextValue] = {}
     standard: dict[str, Any] = {

@@ -125,7 +125,15 @@ def request_arn(method: str, path: str, stage: str = STAGE) -> str:
         ),
         (
             "arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3d4e5/v1/DELETE/beds/7",
-            ("aws-us-gov", "us-gov-west-1", "123456789012", "a1b2c3d4e5", "v1", "DELETE", "/beds/7"),
+            (
+                "aws-us-gov",
+                "us-gov-west-1",
+                "123456789012",
+                "a1b2c3d4e5",
+                "v1",
+                "DELETE",
+                "/beds/7",
+            ),
         ),
         (
             "arn:aws:execute-api:eu-west-2:123456789012:abcdef1234/prod/GET/",
@@ -340,9 +348,7 @@ def test_api_policy_sample_map_allows_granted_and_denies_overlapping(
 
 
 @pytest.mark.parametrize("token_name", list(TOKENS), ids=list(TOKENS))
-@pytest.mark.parametrize(
-    "first", REQUESTS, ids=[f"first-{m}-{p}" for m, p in REQUESTS]
-)
+@pytest.mark.parametrize("first", REQUESTS, ids=[f"first-{m}-{p}" for m, p in REQUESTS])
 def test_api_policy_cached_for_first_route_gives_exact_decision_on_every_route(
     first: tuple[str, str], token_name: str
 ) -> None:
@@ -359,6 +365,46 @@ def test_api_policy_cached_for_first_route_gives_exact_decision_on_every_route(
         rule = route_map.match(method, path)
         exact = rule is not None and rule.check(token) is None
         assert (decision == "Allow") is exact, (method, path, decision)
+
+
+NESTED_ROUTES: dict[str, Any] = {
+    **SAMPLE_ROUTES,
+    "GET /beds/{bedId}/notes": {"scopes": ["notes:read"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("scopes", "request_path", "exact", "decision"),
+    [
+        (("beds:read",), "/beds/7", True, "Allow"),
+        (("beds:read",), "/beds/7/notes", False, "Deny"),
+        (("beds:read", "notes:read"), "/beds/7/notes", True, "Allow"),
+        (("notes:read",), "/beds/7/notes", True, "Deny"),
+        (("notes:read",), "/beds/7", False, "Deny"),
+    ],
+    ids=[
+        "granted-parent",
+        "nested-route-denied-explicitly",
+        "both-granted",
+        "overlap-errs-towards-deny",
+        "refused-parent",
+    ],
+)
+def test_api_policy_nested_route_under_granted_pattern_is_denied_explicitly(
+    scopes: tuple[str, ...], request_path: str, exact: bool, decision: str
+) -> None:
+    # GIVEN a map where `GET /beds/{bedId}` (GET/beds/*) also covers `GET /beds/{bedId}/notes`
+    route_map = parse_route_map({"/routes": json.dumps({"routes": NESTED_ROUTES})})
+    token = make_token(*scopes)
+    rule = route_map.match("GET", request_path)
+    assert (rule is not None and rule.check(token) is None) is exact
+
+    # WHEN the policy cached for GET /beds is applied to the request
+    document = api_policy(request_arn("GET", "/beds"), route_map, token)
+
+    # THEN an overlapping refused rule is denied explicitly, so the policy never allows more
+    # than the route semantics; where they overlap it may deny more (`routes validate` says so)
+    assert evaluate(document, request_arn("GET", request_path)) == decision
 
 
 def test_api_policy_depends_only_on_token_map_and_stage() -> None:
@@ -549,7 +595,7 @@ def test_build_context_absent_claims_are_omitted() -> None:
         ([], ""),
         ({"ward": "north", "floor": 2}, '{"floor":2,"ward":"north"}'),
         (["a", {"b": 1}], '["a",{"b":1}]'),
-        ([True, "x"], "[true,\"x\"]"),
+        ([True, "x"], '[true,"x"]'),
         (1.5, "1.5"),
     ],
     ids=[
@@ -578,9 +624,7 @@ def test_build_context_extra_claim_becomes_scalar(value: Any, expected: Any) -> 
     assert type(context["extra"]) is type(expected)
 
 
-@pytest.mark.parametrize(
-    "value", [None, float("nan")], ids=["null", "nan"]
-)
+@pytest.mark.parametrize("value", [None, float("nan")], ids=["null", "nan"])
 def test_build_context_unrepresentable_extra_claim_is_omitted(value: Any) -> None:
     # WHEN / THEN
     assert "extra" not in build_context(make_token(extra=value), ("extra",))
@@ -614,7 +658,7 @@ def _fields(token: AccessToken) -> dict[str, Any]:
         (["g" * 500, "h" * 523], True),
         (["g" * 500, "h" * 524], False),
         ({"k": "v" * 1100}, False),
-        (10 ** 1100, False),
+        (10**1100, False),
     ],
     ids=[
         "1KiB-ascii",

@@ -47,9 +47,7 @@ def sample_map() -> RouteMap:
     return parse_route_map({PARAM: doc(SAMPLE_ROUTES)})
 
 
-def make_token(
-    *scopes: str, cid: str | None = "0oa1webapp", **claims: Any
-) -> AccessToken:
+def make_token(*scopes: str, cid: str | None = "0oa1webapp", **claims: Any) -> AccessToken:
     all_claims = {"sub": "nurse.joy@example.com", "cid": cid, "scp": list(scopes), **claims}
     return AccessToken(
         claims=all_claims,
@@ -303,9 +301,7 @@ def test_parse_route_map_version_ignores_order_and_tracks_content() -> None:
     assert len(sample_map().version) == 64
 
 
-@pytest.mark.parametrize(
-    "documents", [{}, {PARAM: doc({})}], ids=["no-documents", "no-routes"]
-)
+@pytest.mark.parametrize("documents", [{}, {PARAM: doc({})}], ids=["no-documents", "no-routes"])
 def test_parse_route_map_empty_is_valid_and_matches_nothing(documents: dict[str, str]) -> None:
     # WHEN
     route_map = parse_route_map(documents)
@@ -537,7 +533,9 @@ def test_rule_check_empty_scopes_needs_no_scope(match: str) -> None:
     ],
     ids=["listed", "other-client", "no-cid", "scopes-do-not-replace-client"],
 )
-def test_rule_check_clients(cid: str | None, held: tuple[str, ...], expected: Reason | None) -> None:
+def test_rule_check_clients(
+    cid: str | None, held: tuple[str, ...], expected: Reason | None
+) -> None:
     # GIVEN the sample's reports rule: no scope, one client
     rule = {r.key: r for r in sample_map().rules}["GET /reports"]
 

@@ -16,27 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from okta_authorizer.errors import ConfigurationError, Reason, TokenError
-from okta_authorizer.jwks import FetchResult, KeySet
+from okta_authorizer.jwks import KeySet
 from okta_authorizer.localdev.keys import SigningKey, b64url, b64url_json, okta_claims
 from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import MAX_TOKEN_BYTES, TokenVerifier
-from tests.support import ManualClock
+from tests.support import ManualClock, MemoryJwksFetcher
 
 ISSUER = "https://acme.okta.com/oauth2/default"
 AUDIENCE = "api://default"
 NOW = 1_800_000_000
-
-
-class MemoryFetcher:
-    """Serves one JWKS from memory and counts how often it is asked."""
-
-    def __init__(self, keys: list[dict[str, Any]]) -> None:
-        self.keys = keys
-        self.calls = 0
-
-    def __call__(self, url: str) -> FetchResult:
-        self.calls += 1
-        return FetchResult({"keys": self.keys}, None)
 
 
 @dataclass
@@ -44,7 +32,7 @@ class Target:
     """A verifier trusting ISSUER whose key set publishes `jwks`, and the fetcher behind it."""
 
     verifier: TokenVerifier
-    fetcher: MemoryFetcher
+    fetcher: MemoryJwksFetcher
 
     def reason(self, token: str) -> Reason:
         with pytest.raises(TokenError) as caught:
@@ -53,7 +41,7 @@ class Target:
 
 
 def target(jwks: list[dict[str, Any]], **settings: Any) -> Target:
-    fetcher = MemoryFetcher(jwks)
+    fetcher = MemoryJwksFetcher(jwks)
     key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys")
     config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,), **settings)
     return Target(TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW)), fetcher)
@@ -626,3 +614,67 @@ def test_tokens_arbitrary_input_only_ever_raises_token_error(
     victim = target([rsa_key.public_jwk()])
     with pytest.raises(TokenError):
         victim.verifier.verify(token)
+
+
+def test_tokens_key_replaced_under_the_same_kid_is_used_after_refresh(rsa_key: SigningKey) -> None:
+    # GIVEN a verifier that has verified (and kept a key object for) the key under kid "rotating"
+    old, new = SigningKey(kid="rotating"), SigningKey(kid="rotating")
+    fetcher = MemoryJwksFetcher([old.public_jwk()])
+    clock = ManualClock()
+    key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys", clock=clock)
+    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,))
+    verifier = TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW))
+    assert verifier.verify(signed(old, okta(old))).kid == "rotating"
+
+    # WHEN the issuer replaces the key material under the same kid and the key set refreshes
+    fetcher.keys = [new.public_jwk()]
+    clock.advance(3601)
+
+    # THEN the new key verifies and the old key object is not reused for the old signatures
+    assert verifier.verify(signed(new, okta(new))).kid == "rotating"
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(signed(old, okta(old)))
+    assert caught.value.reason is Reason.BAD_SIGNATURE
+
+
+def test_tokens_many_key_rotations_keep_verifying_current_keys(rsa_key: SigningKey) -> None:
+    # GIVEN an issuer that rotates to a new kid 40 times (more kids than the key-object cache holds)
+    fetcher = MemoryJwksFetcher([])
+    clock = ManualClock()
+    key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys", clock=clock)
+    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,))
+    verifier = TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW))
+
+    for n in range(40):
+        kid = f"kid-{n}"
+        fetcher.keys = [rsa_key.public_jwk(kid=kid)]
+        clock.advance(31)  # past the unknown-kid cooldown
+
+        # WHEN a token under the newest kid arrives, THEN it verifies
+        assert verifier.verify(signed(rsa_key, {"kid": kid, "alg": "RS256"})).kid == kid
+
+    # AND a token under a retired kid is an unknown key
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(signed(rsa_key, {"kid": "kid-0", "alg": "RS256"}))
+    assert caught.value.reason is Reason.UNKNOWN_KEY
+
+
+@pytest.mark.parametrize(
+    "value", [None, b"a.b.c", 42, ["a.b.c"]], ids=["none", "bytes", "int", "list"]
+)
+def test_tokens_non_text_token_is_malformed(rsa_key: SigningKey, value: Any) -> None:
+    victim = target([rsa_key.public_jwk()])
+
+    assert victim.reason(value) is Reason.MALFORMED_TOKEN
+    assert victim.fetcher.calls == 0
+
+
+def test_tokens_verifier_needs_a_key_set_for_every_issuer(rsa_key: SigningKey) -> None:
+    # GIVEN two trusted issuers but a key set for only one
+    config = Settings(issuers=(ISSUER, "https://acme.okta.com/oauth2/aus2"), audiences=(AUDIENCE,))
+    key_set = KeySet(ISSUER, fetcher=MemoryJwksFetcher([]), jwks_uri=f"{ISSUER}/v1/keys")
+
+    # WHEN / THEN building the verifier fails naming the issuer variable
+    with pytest.raises(ConfigurationError) as caught:
+        TokenVerifier(config, {ISSUER: key_set})
+    assert caught.value.variable == "OKTA_ISSUER"

@@ -90,3 +90,11 @@ def test_bearer_error_detail_never_contains_the_token() -> None:
     # THEN the detail (which reaches the decision log) does not echo it
     assert secret_looking not in str(caught.value)
     assert "c2VjcmV0c2lnbmF0dXJl" not in caught.value.detail
+
+
+@pytest.mark.parametrize("value", [b"Bearer a.b.c", 42], ids=["bytes", "int"])
+def test_bearer_non_text_header_is_malformed_token(value: object) -> None:
+    with pytest.raises(TokenError) as caught:
+        extract_bearer(value)  # type: ignore[arg-type]
+
+    assert caught.value.reason is Reason.MALFORMED_TOKEN

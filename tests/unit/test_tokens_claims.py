@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from okta_authorizer.errors import Reason, TokenError
-from okta_authorizer.jwks import FetchResult, KeySet
+from okta_authorizer.jwks import KeySet
 from okta_authorizer.localdev.keys import (
     SigningKey,
     b64url,
@@ -19,7 +19,7 @@ from okta_authorizer.localdev.keys import (
 )
 from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import AccessToken, TokenVerifier
-from tests.support import ManualClock
+from tests.support import ManualClock, MemoryJwksFetcher
 
 ISSUER = "https://acme.okta.com/oauth2/default"
 AUDIENCE = "api://default"
@@ -29,20 +29,8 @@ WEB_APP = "0oa1webapp"
 REPORTING_JOB = "0oa1reportingjob"
 
 
-class MemoryFetcher:
-    """Serves one JWKS from memory and counts how often it is asked."""
-
-    def __init__(self, keys: list[dict[str, Any]]) -> None:
-        self.keys = keys
-        self.calls = 0
-
-    def __call__(self, url: str) -> FetchResult:
-        self.calls += 1
-        return FetchResult({"keys": self.keys}, None)
-
-
-def make_verifier(rsa_key: SigningKey, **settings: Any) -> tuple[TokenVerifier, MemoryFetcher]:
-    fetcher = MemoryFetcher([rsa_key.public_jwk()])
+def make_verifier(rsa_key: SigningKey, **settings: Any) -> tuple[TokenVerifier, MemoryJwksFetcher]:
+    fetcher = MemoryJwksFetcher([rsa_key.public_jwk()])
     key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys")
     config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,), **settings)
     return TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW)), fetcher
