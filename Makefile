@@ -11,12 +11,15 @@ STAMP := $(VENV)/.installed
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
+$(STAMP): requirements-dev.txt layers/deps/requirements.txt benchmarks/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -r benchmarks/requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+include mk/sam.mk
+include mk/bench.mk
 
 setup: $(STAMP) ## create .venv with the pinned runtime and dev dependencies
 
@@ -29,13 +32,15 @@ unit: $(STAMP) ## unit tests only (no network)
 integration: $(STAMP) ## integration tests (loopback servers, moto)
 	$(PY) -m pytest tests/integration -q
 
-test: lint $(STAMP) ## lint, then the whole test suite with coverage
+test: lint validate build $(STAMP) ## lint, sam validate + build, the whole test suite, the demo
 	$(PY) -m pytest -q --cov --cov-report=term
+	$(PY) -m okta_authorizer demo
 
 lint: $(STAMP) ## ruff (incl. bandit S rules) and mypy --strict
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy scripts/invoke_local.py
 
 clean: ## remove build output and caches
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage build

@@ -27,6 +27,8 @@ ARCH ?= arm64
 SAM_BUILD_DIR ?= .aws-sam/build
 EMULATOR_BUILD_DIR ?= .aws-sam/emulator
 EVENT ?= events/token.json
+# Scopes of the token invoke-local mints (comma-separated).
+SCOPES ?= beds:read
 # validate and build need a region but never credentials or the network.
 SAM_REGION ?= us-east-1
 
@@ -91,6 +93,6 @@ build-emulator: $(EMULATOR_BUILD_DIR)/.built-x86_64 ## the x86_64 build that inv
 $(EMULATOR_BUILD_DIR)/.built-x86_64: $(BUILD_INPUTS) | $(SAM_STAMP)
 	$(call sam_build,$(EMULATOR_BUILD_DIR),x86_64)
 
-invoke-local: build-emulator $(EMU_STAMP) ## run EVENT (default events/token.json) under the Lambda RIE
-	$(PY) scripts/invoke_local.py --event $(EVENT) --build-dir $(EMULATOR_BUILD_DIR) \
-		--python $(EMU_VENV)/bin/python
+invoke-local: build-emulator $(EMU_STAMP) ## run EVENT=events/token.json (SCOPES=...) under the Lambda RIE
+	$(PY) scripts/invoke_local.py --event $(EVENT) --scopes $(SCOPES) \
+		--build-dir $(EMULATOR_BUILD_DIR) --python $(EMU_VENV)/bin/python

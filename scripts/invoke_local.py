@@ -406,10 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     for line in result.log:
         print(line, file=sys.stderr)
     print(json.dumps(result.payload, indent=2))
+    # The REPORT line is part of the invocation's log above; the INIT figures precede it.
     if result.init_line:
         print(result.init_line, file=sys.stderr)
-    if result.report_line:
-        print(result.report_line, file=sys.stderr)
     if result.peak_rss_kib is not None:
         print(
             f"peak RSS of the runtime process: {result.peak_rss_kib / 1024:.1f} MiB",

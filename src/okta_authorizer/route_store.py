@@ -108,12 +108,13 @@ class RouteStore:
     def _fall_back(self, problem: str) -> RouteMap:
         self._last_error = problem
         if self._map is None:
-            log.error("no route map available", extra={"path": self.path, "problem": problem})
+            log.error("no route map available: %s", problem, extra={"path": self.path})
             raise RoutesUnavailableError(problem)
         self._next_refresh = self._clock() + min(self._retry_after_failure, self._max_age or 1)
         log.warning(
-            "route map refresh failed; serving the last good map",
-            extra={"path": self.path, "problem": problem, "version": self._map.version},
+            "route map refresh failed, serving the last good map: %s",
+            problem,
+            extra={"path": self.path, "version": self._map.version},
         )
         self._observer("RoutesStaleServed")
         return self._map

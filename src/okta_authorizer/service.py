@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 EventKind = Literal["token", "request", "http"]
 
+#: Decisions remembered per container (token x route); each holds a reference to a shared policy.
+DECISION_CACHE_LIMIT = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequest:
@@ -53,16 +56,43 @@ class Decision:
 class Authorizer:
     """Wires token verification, the route map and the policy compiler together."""
 
-    def __init__(self, settings: Settings, verifier: TokenVerifier, routes: RouteStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        verifier: TokenVerifier,
+        routes: RouteStore,
+        *,
+        decision_cache_limit: int = DECISION_CACHE_LIMIT,
+    ) -> None:
         self._settings = settings
         self._verifier = verifier
         self._routes = routes
+        # (request, route-map version) -> decision. Valid only while the verifier answers with the
+        # very AccessToken the decision was built on: it returns a new one whenever it re-verifies.
+        self._decisions: dict[tuple[AuthorizationRequest, str], Decision] = {}
+        self._decision_limit = decision_cache_limit
 
     def authorize(self, request: AuthorizationRequest) -> Decision:
         """Decide; raises TokenError (401), OutageError or ConfigurationError (500)."""
         raw = extract_bearer(request.authorization)
-        arn = policy.MethodArn.parse(request.arn)
         token, route_map = self._verify_while_loading_routes(raw)
+        key = (request, route_map.version)
+        cached = self._decisions.get(key)
+        if cached is not None and cached.token is token:
+            return cached
+        decision = self._decide(request, token, route_map)
+        if self._decision_limit > 0:
+            if len(self._decisions) >= self._decision_limit:
+                # Oldest first: dicts keep insertion order. A quarter at once keeps this rare.
+                for old in list(self._decisions)[: max(1, self._decision_limit // 4)]:
+                    del self._decisions[old]
+            self._decisions[key] = decision
+        return decision
+
+    def _decide(
+        self, request: AuthorizationRequest, token: AccessToken, route_map: RouteMap
+    ) -> Decision:
+        arn = policy.MethodArn.parse(request.arn)
         rule = self._find_rule(route_map, request, arn)
         context = policy.build_context(token, self._settings.context_claims)
         if rule is None:

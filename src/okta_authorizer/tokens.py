@@ -43,6 +43,8 @@ _B64_TAIL_MASK = {0: 0, 2: 0b1111, 3: 0b11}
 # JSON's safe integer range: anything larger is not a timestamp any system here can represent.
 _MAX_NUMERIC_DATE = 2**53
 _KEY_CACHE_LIMIT = 32
+#: Verified tokens remembered per container. A token's claims are ~1 KiB, so this stays a few MB.
+VERIFIED_CACHE_LIMIT = 2048
 # Everything json, base64 and python-jose raise on hostile input (UnicodeDecodeError and
 # binascii.Error are ValueErrors); anything else is a bug and must surface as one.
 _PARSE_ERRORS = (
@@ -116,6 +118,7 @@ class TokenVerifier:
         key_sets: Mapping[str, KeySet],
         *,
         clock: Clock = time.time,
+        verified_cache_limit: int = VERIFIED_CACHE_LIMIT,
     ) -> None:
         unsupported = sorted(set(settings.algorithms) - SUPPORTED_ALGORITHMS)
         if unsupported or not settings.algorithms:
@@ -137,9 +140,51 @@ class TokenVerifier:
         # One jose key object per vetted key: building it parses the JWK and costs as much as a
         # signature check.
         self._key_objects: dict[tuple[str, str, str], tuple[VerificationKey, Any]] = {}
+        # token -> (claims, the key that verified it, start of validity); a hit skips parsing and
+        # the RSA check but re-checks, exactly as the full path would, the time window and that
+        # the issuer's key set (refreshed as usual) still holds that very key.
+        self._verified: dict[str, tuple[AccessToken, VerificationKey, float]] = {}
+        self._verified_limit = verified_cache_limit
 
     def verify(self, token: str) -> AccessToken:
         """Validate `token` (steps 1-6 of the design) and return its trusted claims."""
+        cached = self._verified.get(token) if type(token) is str else None
+        if cached is not None:
+            access, key, valid_from = cached
+            now = self._clock()
+            if valid_from <= now < access.exp + self._skew:
+                current = self._key_sets[access.issuer].key(access.kid)
+                if current is key or current == key:
+                    return access
+            del self._verified[token]
+        access, key = self._verify_uncached(token)
+        self._remember(token, access, key)
+        return access
+
+    @property
+    def remembered(self) -> int:
+        """How many verified tokens are cached right now."""
+        return len(self._verified)
+
+    def forget(self) -> None:
+        """Drop every remembered verification (tests, or after a configuration change)."""
+        self._verified.clear()
+
+    def _remember(self, token: str, access: AccessToken, key: VerificationKey) -> None:
+        if self._verified_limit <= 0:
+            return
+        if len(self._verified) >= self._verified_limit:
+            now = self._clock()
+            expired = [t for t, (a, _, _) in self._verified.items() if a.exp + self._skew <= now]
+            for stale in expired:
+                del self._verified[stale]
+            while len(self._verified) >= self._verified_limit:
+                del self._verified[next(iter(self._verified))]  # the oldest entry
+        claims = access.claims
+        valid_from = max(claims["iat"], claims.get("nbf", claims["iat"])) - self._skew
+        self._verified[token] = (access, key, valid_from)
+
+    def _verify_uncached(self, token: str) -> tuple[AccessToken, VerificationKey]:
         try:
             parsed = self._parse(token)
         except TokenError:
@@ -149,7 +194,7 @@ class TokenVerifier:
         key = self._key_sets[parsed.issuer].key(parsed.kid)
         self._check_signature(parsed, key)
         try:
-            return self._check_claims(parsed)
+            return self._check_claims(parsed), key
         except TokenError:
             raise
         except _PARSE_ERRORS as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +95,21 @@ def load_event(name: str, token: str | None) -> dict[str, Any]:
         return event
     loaded: dict[str, Any] = json.loads(text.replace("<okta-access-token>", token))
     return loaded
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Everything the handler logs during the test (Powertools' handler pointed at a buffer)."""
+    from okta_authorizer.observability import logger
+
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    original = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(original)
 
 
 @pytest.fixture

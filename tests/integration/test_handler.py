@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -293,7 +294,7 @@ def test_handler_route_mode_names_only_the_requested_resource(harness: Harness) 
 
 
 def test_handler_decision_log_has_fields_and_never_the_token(
-    harness: Harness, capfd: pytest.CaptureFixture[str]
+    harness: Harness, log_stream: io.StringIO
 ) -> None:
     # GIVEN a valid token and a forged one
     harness.put_routes(ROUTES)
@@ -306,7 +307,7 @@ def test_handler_decision_log_has_fields_and_never_the_token(
     harness.invoke(load_event("token.json", token))
     with pytest.raises(Exception, match="Unauthorized"):
         harness.invoke(load_event("token.json", forged))
-    out = capfd.readouterr().out
+    out = log_stream.getvalue()
 
     # THEN one decision line each, with the audit fields, and no token or signature anywhere
     decisions = [
