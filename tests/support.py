@@ -6,6 +6,16 @@ from typing import Any
 
 from okta_authorizer.jwks import FetchResult
 
+#: The route map of DESIGN.md ("The route map"), used by the route and policy tests.
+SAMPLE_ROUTES: dict[str, Any] = {
+    "GET /beds": {"scopes": ["beds:read"]},
+    "GET /beds/{bedId}": {"scopes": ["beds:read", "beds:admin"]},
+    "POST /beds": {"scopes": ["beds:write"]},
+    "DELETE /beds/{bedId}": {"scopes": ["beds:write", "beds:admin"], "match": "all"},
+    "ANY /admin/{proxy+}": {"scopes": ["admin"], "claims": {"groups": ["Admins"]}},
+    "GET /reports": {"scopes": [], "clients": ["0oa1reportingjob"]},
+}
+
 
 class ManualClock:
     """A clock tests move by hand; use for both monotonic and wall time."""

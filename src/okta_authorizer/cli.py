@@ -1,44 +1,699 @@
-"""Operator commands: `python -m okta_authorizer demo | routes validate FILE...`."""
+"""Operator commands: `python -m okta_authorizer demo | routes validate|diff|push | explain`.
+
+Exit codes: 0 ok, 1 a problem was found (invalid map, gaps, denied request, failed push),
+2 usage error (bad arguments, an input file that cannot be read). `explain` exits 0 when the
+request would be allowed under `--policy-mode` (default api), 1 when it would be denied.
+"""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import json
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from okta_authorizer.api_definition import ApiRoute
+    from okta_authorizer.route_review import Explanation, Overlap, RuleChange
+    from okta_authorizer.routes import RouteMap
+    from okta_authorizer.tokens import AccessToken
+
+OK, PROBLEM, USAGE = 0, 1, 2
+SSM_PREFIX = "ssm:"
+#: The stage ARN that examples and explanations are written against (`--stage` replaces `dev`).
+EXAMPLE_API_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5"
+#: Largest value of a Standard-tier SSM parameter.
+STANDARD_PARAMETER_CHARS = 4096
+UNVERIFIED_BANNER = (
+    "!! UNVERIFIED TOKEN: its claims were decoded WITHOUT checking the signature, issuer,\n"
+    "!! audience or lifetime. This is a diagnostic, not an authorization.\n"
+)
+
+
+class UsageError(Exception):
+    """The command line or an input file is unusable (exit code 2)."""
+
+
+class ProblemError(Exception):
+    """The command ran and found a problem it cannot go past (exit code 1)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command; the exit code is the result."""
-    parser = argparse.ArgumentParser(prog="okta-authorizer", description=__doc__)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        # argparse exits on --help (0) and on bad arguments (2); callers get the code back.
+        return exit_.code if isinstance(exit_.code, int) else USAGE
+    try:
+        code: int = args.run(args)
+    except UsageError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return USAGE
+    except ProblemError as error:
+        sys.stderr.write(f"{error}\n")
+        return PROBLEM
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="okta-authorizer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+
     demo = commands.add_parser("demo", help="run the handler on loopback Okta and moto SSM")
     demo.add_argument("-v", "--verbose", action="store_true", help="also print the handler's logs")
+    demo.set_defaults(run=_run_demo)
+
     routes = commands.add_parser("routes", help="route-map tools")
     route_commands = routes.add_subparsers(dest="routes_command", required=True)
-    validate = route_commands.add_parser("validate", help="check route-map documents")
+
+    validate = route_commands.add_parser(
+        "validate", help="check route-map documents, optionally against the API's definition"
+    )
     validate.add_argument("files", nargs="+", type=Path, help="JSON route-map documents")
-    args = parser.parse_args(argv)
+    definition = validate.add_mutually_exclusive_group()
+    definition.add_argument("--template", type=Path, help="SAM template defining the API")
+    definition.add_argument("--openapi", type=Path, help="OpenAPI 3 / Swagger 2 export (JSON/YAML)")
+    validate.add_argument("--api", help="logical id of the API in the template (if several)")
+    validate.add_argument("--stage", default="dev", help="stage name used in examples")
+    validate.add_argument(
+        "--strict", action="store_true", help="treat overlap warnings as problems"
+    )
+    validate.add_argument("--json", action="store_true", help="machine-readable output")
+    validate.set_defaults(run=_run_validate)
 
-    if args.command == "demo":
-        from okta_authorizer.localdev.demo import run
+    diff = route_commands.add_parser("diff", help="rules added, removed or changed")
+    diff.add_argument("old", help="route-map file, or ssm:/path to read the live map")
+    diff.add_argument("new", help="route-map file, or ssm:/path to read the live map")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when the maps differ")
+    diff.add_argument("--json", action="store_true", help="machine-readable output")
+    diff.set_defaults(run=_run_diff)
 
-        return run(verbose=args.verbose)
-    return validate_files(args.files)
+    push = route_commands.add_parser("push", help="validate, diff and write a map to SSM")
+    push.add_argument("files", nargs="+", type=Path, help="JSON route-map documents (merged)")
+    push.add_argument(
+        "--path", required=True, help="ROUTES_PARAMETER_PATH, e.g. /okta-authorizer/dev/routes"
+    )
+    push.add_argument("--name", default="api", help="parameter name under the path (default: api)")
+    push.add_argument("--secure", action="store_true", help="store as SecureString")
+    push.add_argument(
+        "--tier", choices=["Standard", "Advanced", "Intelligent-Tiering"], help="parameter tier"
+    )
+    push.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
+    push.add_argument("--json", action="store_true", help="machine-readable output")
+    push.set_defaults(run=_run_push)
+
+    explain = commands.add_parser("explain", help="why a token is allowed or denied a request")
+    explain.add_argument("--routes", nargs="+", type=Path, required=True, help="route-map files")
+    explain.add_argument("--route", required=True, help='the request, e.g. "GET /beds/17"')
+    explain.add_argument(
+        "--resource",
+        help="the route template a REQUEST / HTTP API event names (e.g. /beds/{bedId})",
+    )
+    who = explain.add_mutually_exclusive_group(required=True)
+    who.add_argument("--token-file", type=Path, help="file holding the access token (not verified)")
+    who.add_argument(
+        "--claims", help='claims as JSON, e.g. \'{"scp": ["beds:read"], "cid": "0oa1"}\''
+    )
+    explain.add_argument("--stage", default="dev", help="stage name used in the policy resources")
+    explain.add_argument(
+        "--policy-mode",
+        choices=["api", "route"],
+        default="api",
+        help="the deployed POLICY_MODE, which decides the exit code (default: api)",
+    )
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+    explain.set_defaults(run=_run_explain)
+    return parser
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from okta_authorizer.localdev.demo import run
+
+    return run(verbose=args.verbose)
+
+
+# -- routes validate ------------------------------------------------------------------------------
 
 
 def validate_files(files: Sequence[Path]) -> int:
     """Parse and merge route-map documents as the authorizer would; print the verdict."""
+    return main(["routes", "validate", *map(str, files)])
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from okta_authorizer.route_review import find_overlaps, review_coverage
+
+    route_map, problem = _try_load_files(args.files)
+    if route_map is None:
+        if args.json:
+            _write_json({"valid": False, "error": problem})
+        else:
+            sys.stderr.write(f"invalid: {problem}\n")
+        return PROBLEM
+    api_routes, api_origin = _read_api_definition(args)
+    stage_arn = f"{EXAMPLE_API_ARN}/{args.stage}"
+    overlaps = find_overlaps(route_map, stage_arn)
+    review = None if api_routes is None else review_coverage(route_map, api_routes)
+    failed = (review is not None and not review.clean) or (args.strict and bool(overlaps))
+
+    if args.json:
+        _write_json(
+            {
+                "valid": True,
+                "version": route_map.version,
+                "routes": [rule.key for rule in route_map.rules],
+                "api": None if api_routes is None else api_origin,
+                "api_routes": None if api_routes is None else [r.key for r in api_routes],
+                "uncovered": None
+                if review is None
+                else [
+                    {
+                        "route": gap.route.key,
+                        "origin": gap.route.origin,
+                        "named_methods": list(gap.named_methods),
+                        "fallback": None if gap.fallback is None else gap.fallback.key,
+                    }
+                    for gap in review.uncovered
+                ],
+                "stale": None if review is None else [rule.key for rule in review.stale],
+                "overlaps": [_overlap_json(overlap) for overlap in overlaps],
+                "ok": not failed,
+            }
+        )
+        return PROBLEM if failed else OK
+
+    out = sys.stdout.write
+    out(f"valid: {len(route_map.rules)} routes, version {route_map.version}\n")
+    for rule in route_map.rules:
+        out(f"  {rule.key}\n")
+    if api_routes is not None and review is not None:
+        out(f"api: {len(api_routes)} routes in {api_origin}\n")
+        for gap in review.uncovered:
+            out(f"uncovered: {gap.route.key} ({gap.route.origin}) {_gap_detail(gap)}\n")
+        for rule in review.stale:
+            out(f"stale: {rule.key} (from {rule.source}) is not a route of the API\n")
+        if review.clean:
+            out("coverage: the map names every API route and nothing else\n")
+    for overlap in overlaps:
+        out(f"warning: {_overlap_text(overlap)}\n")
+    problems = 0 if review is None else len(review.uncovered) + len(review.stale)
+    verdict = "FAILED" if failed else "ok"
+    out(f"result: {verdict} ({problems} problems, {len(overlaps)} overlap warnings)\n")
+    return PROBLEM if failed else OK
+
+
+def _gap_detail(gap: Any) -> str:
+    text = "is not named by the map: requests to it are denied (unmapped_route)"
+    if gap.named_methods:
+        text += f"; the map names only {', '.join(gap.named_methods)} of it"
+    if gap.fallback is not None:
+        text += (
+            f"; TOKEN-authorizer requests fall back to {gap.fallback.key!r}, which makes the "
+            "api-mode policy inexact"
+        )
+    return text
+
+
+def _overlap_text(overlap: Overlap) -> str:
+    return (
+        f"in POLICY_MODE=api a token that meets {overlap.granted.key!r} but not "
+        f"{overlap.refused.key!r} (e.g. {_token_text(overlap.token)}) is denied "
+        f"{overlap.method} {overlap.path}, which the route map allows: the explicit Deny on "
+        f"{overlap.deny_resource} covers it. Use POLICY_MODE=route, or change the routes or scopes."
+    )
+
+
+def _overlap_json(overlap: Overlap) -> dict[str, Any]:
+    return {
+        "refused": overlap.refused.key,
+        "granted": overlap.granted.key,
+        "request": f"{overlap.method} {overlap.path}",
+        "deny_resource": overlap.deny_resource,
+        "example_token": _token_json(overlap.token),
+    }
+
+
+def _token_text(token: AccessToken) -> str:
+    parts = [f"scopes {list(token.scopes)}"]
+    if token.cid is not None:
+        parts.append(f"cid {token.cid}")
+    parts.extend(
+        f"{name} {value}" for name, value in token.claims.items() if name not in ("scp", "cid")
+    )
+    return ", ".join(parts)
+
+
+def _token_json(token: AccessToken) -> dict[str, Any]:
+    extra = {k: v for k, v in token.claims.items() if k not in ("scp", "cid")}
+    return {"scopes": list(token.scopes), "cid": token.cid, "claims": extra}
+
+
+def _read_api_definition(args: argparse.Namespace) -> tuple[list[ApiRoute] | None, str]:
+    from okta_authorizer.api_definition import (
+        ApiDefinitionError,
+        read_openapi_routes,
+        read_template_routes,
+    )
+
+    try:
+        if args.template is not None:
+            from okta_authorizer.localdev.sample import load_template
+
+            template = load_template(args.template)
+            routes = read_template_routes(template, args.api)
+            name = args.api or _single_api_name(template)
+            return routes, f"{args.template} ({name})"
+        if args.openapi is not None:
+            document = _load_json_or_yaml(args.openapi)
+            if not isinstance(document, Mapping):
+                raise UsageError(f"{args.openapi}: not an OpenAPI/Swagger document")
+            return read_openapi_routes(document, str(args.openapi)), str(args.openapi)
+    except (OSError, ValueError, TypeError, ApiDefinitionError) as error:
+        raise UsageError(f"cannot read the API definition: {error}") from None
+    if args.api is not None:
+        raise UsageError("--api needs --template")
+    return None, ""
+
+
+def _single_api_name(template: Mapping[str, Any]) -> str:
+    from okta_authorizer.api_definition import list_template_apis
+
+    return list_template_apis(template)[0]
+
+
+def _load_json_or_yaml(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError:
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: neither JSON nor YAML: {error}") from None
+
+
+# -- routes diff ----------------------------------------------------------------------------------
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from okta_authorizer.route_review import diff_route_maps
+
+    old = _load_source(args.old)
+    new = _load_source(args.new)
+    changes = diff_route_maps(old, new)
+    if args.json:
+        _write_json({"changes": [_change_json(change) for change in changes]})
+    else:
+        _write_changes(changes)
+    return PROBLEM if args.exit_code and changes else OK
+
+
+def _load_source(source: str) -> RouteMap:
+    """A route map from a file, or from SSM (`ssm:/path`) exactly as the authorizer reads it."""
+    if source.startswith(SSM_PREFIX):
+        documents = _read_ssm(source.removeprefix(SSM_PREFIX))
+        return _parse(documents, source)
+    route_map, problem = _try_load_files([Path(source)])
+    if route_map is None:
+        raise ProblemError(f"invalid: {problem}")
+    return route_map
+
+
+def _read_ssm(path: str) -> Mapping[str, str]:
+    from okta_authorizer.route_store import SsmLoader
+
+    _check_ssm_path(path)
+    try:
+        return SsmLoader()(path)
+    except Exception as error:  # noqa: BLE001 - any SSM/botocore failure is reported, not raised
+        raise ProblemError(
+            f"cannot read SSM path {path}: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _parse(documents: Mapping[str, str], where: str) -> RouteMap:
+    from okta_authorizer.errors import RouteMapError
+    from okta_authorizer.routes import parse_route_map
+
+    try:
+        return parse_route_map(documents)
+    except RouteMapError as error:
+        raise ProblemError(f"invalid route map at {where}: {error}") from None
+
+
+def _write_changes(changes: Sequence[RuleChange]) -> None:
+    out = sys.stdout.write
+    for change in changes:
+        if change.kind == "added":
+            out(f"+ {change.key}  {_compact(change.new)}\n")
+        elif change.kind == "removed":
+            out(f"- {change.key}  {_compact(change.old)}\n")
+        else:
+            out(f"~ {change.key}\n")
+            old, new = change.old or {}, change.new or {}
+            for field in sorted(old.keys() | new.keys()):
+                if old.get(field) != new.get(field):
+                    out(f"    {field}: {_compact(old.get(field))} -> {_compact(new.get(field))}\n")
+    counts = {kind: sum(1 for c in changes if c.kind == kind) for kind in ("added", "removed")}
+    changed = len(changes) - counts["added"] - counts["removed"]
+    if changes:
+        out(
+            f"{len(changes)} changes: {counts['added']} added, {counts['removed']} removed, "
+            f"{changed} changed\n"
+        )
+    else:
+        out("no changes\n")
+
+
+def _change_json(change: RuleChange) -> dict[str, Any]:
+    return {"route": change.key, "change": change.kind, "old": change.old, "new": change.new}
+
+
+def _compact(value: Any) -> str:
+    return "(none)" if value is None else json.dumps(value, separators=(", ", ": "))
+
+
+# -- routes push ----------------------------------------------------------------------------------
+
+
+def _run_push(args: argparse.Namespace) -> int:
+    from okta_authorizer.route_review import diff_route_maps, map_document
+
+    _check_ssm_path(args.path)
+    if not args.name or args.name.startswith("/") or args.name.endswith("/"):
+        raise UsageError("--name must be a parameter name below --path, without leading '/'")
+    route_map, problem = _try_load_files(args.files)
+    if route_map is None:
+        raise ProblemError(f"refusing to push an invalid map: {problem}")
+    target = f"{args.path}/{args.name}"
+    value = json.dumps(map_document(route_map), separators=(",", ":"))
+    if len(value) > STANDARD_PARAMETER_CHARS and args.tier in (None, "Standard"):
+        raise ProblemError(
+            f"the map is {len(value)} characters, over the Standard tier's "
+            f"{STANDARD_PARAMETER_CHARS}: split it into several parameters (--name) or pass "
+            "--tier Advanced"
+        )
+
+    live = _read_ssm(args.path)
+    from okta_authorizer.errors import RouteMapError
+    from okta_authorizer.routes import parse_route_map
+
+    try:
+        before = parse_route_map(live)
+        live_problem = None
+    except RouteMapError as error:
+        before = parse_route_map({})
+        live_problem = str(error)
+    # The authorizer merges every parameter under the path: the new one must fit with the rest.
+    after = _parse({**live, target: value}, f"{args.path} with {target} replaced")
+    changes = diff_route_maps(before, after)
+    unchanged = live.get(target) == value
+
+    if args.json:
+        _write_json(
+            {
+                "parameter": target,
+                "version": after.version,
+                "live_invalid": live_problem,
+                "changes": [_change_json(change) for change in changes],
+                "written": not (args.dry_run or unchanged),
+            }
+        )
+    else:
+        out = sys.stdout.write
+        out(f"valid: {len(route_map.rules)} routes for {target}\n")
+        if live_problem is not None:
+            out(f"the live map is invalid ({live_problem}); changes are against an empty map\n")
+        out(f"changes to the live map under {args.path}:\n")
+        _write_changes(changes)
+    if unchanged:
+        _note(args, f"{target} already holds this map: nothing written")
+        return OK
+    if args.dry_run:
+        _note(args, "dry run: nothing written")
+        return OK
+    _put_parameter(target, value, secure=args.secure, tier=args.tier)
+    _note(args, f"written: {target} ({'SecureString' if args.secure else 'String'})")
+    return OK
+
+
+def _put_parameter(name: str, value: str, *, secure: bool, tier: str | None) -> None:
+    import boto3
+
+    request: dict[str, Any] = {
+        "Name": name,
+        "Value": value,
+        "Type": "SecureString" if secure else "String",
+        "Overwrite": True,
+        "Description": "Okta authorizer route map (written by okta-authorizer routes push)",
+    }
+    if tier is not None:
+        request["Tier"] = tier
+    try:
+        # Region, credentials and endpoint (AWS_ENDPOINT_URL_SSM) come from boto3's own
+        # configuration chain, as for the AWS CLI.
+        boto3.client("ssm").put_parameter(**request)
+    except Exception as error:  # noqa: BLE001 - any SSM/botocore failure is reported, not raised
+        raise ProblemError(f"cannot write {name}: {type(error).__name__}: {error}") from None
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    # With --json stdout is the document alone; notes go to stderr.
+    (sys.stderr if args.json else sys.stdout).write(text + "\n")
+
+
+def _check_ssm_path(path: str) -> None:
+    if not path.startswith("/") or path.endswith("/") or "//" in path:
+        raise UsageError(f"{path!r} is not an SSM path such as /okta-authorizer/dev/routes")
+
+
+# -- explain --------------------------------------------------------------------------------------
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from okta_authorizer.route_review import example_token, explain_request
+    from okta_authorizer.routes import METHODS
+
+    method, _, path = args.route.partition(" ")
+    method = method.upper()
+    if method not in METHODS - {"ANY"} or not path.startswith("/"):
+        raise UsageError(
+            f'--route must be "METHOD /path" with a concrete method, not {args.route!r}'
+        )
+    path = path.split("?", 1)[0]
+    route_map, problem = _try_load_files(args.routes)
+    if route_map is None:
+        raise ProblemError(f"invalid: {problem}")
+    header: dict[str, Any] = {}
+    if args.token_file is not None:
+        header, claims = _read_unverified_token(args.token_file)
+    else:
+        claims = _json_object(args.claims, "--claims")
+    scopes, scope_problem = _read_scopes(claims)
+    cid = claims.get("cid") if isinstance(claims.get("cid"), str) else None
+    extra = {k: v for k, v in claims.items() if k not in ("scp", "scope", "cid")}
+    token = example_token(scopes, cid, extra)
+    explanation = explain_request(
+        route_map,
+        method,
+        path,
+        token,
+        resource=args.resource,
+        stage_arn=f"{EXAMPLE_API_ARN}/{args.stage}",
+    )
+    notes = _claim_notes(claims, scope_problem)
+    if args.json:
+        _write_json(
+            _explanation_json(
+                explanation, header=header, claims=claims, scopes=scopes, notes=notes, args=args
+            )
+        )
+    else:
+        _write_explanation(
+            explanation, header=header, claims=claims, scopes=scopes, notes=notes, args=args
+        )
+    effect = explanation.api_effect if args.policy_mode == "api" else explanation.route_effect
+    return OK if effect == "Allow" else PROBLEM
+
+
+def _read_unverified_token(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    from okta_authorizer.errors import TokenError
+    from okta_authorizer.tokens import check_compact
+
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read the token file: {error}") from None
+    scheme, space, rest = text.partition(" ")
+    token = rest.strip() if space and scheme.lower() == "bearer" else text
+    try:
+        check_compact(token)
+    except TokenError as error:
+        # The message describes the shape only; the token itself is never echoed.
+        raise ProblemError(f"the token file does not hold a compact JWS: {error}") from None
+    header_segment, payload_segment, _signature = token.split(".")
+    return (
+        _decode_segment(header_segment, "header"),
+        _decode_segment(payload_segment, "payload"),
+    )
+
+
+def _decode_segment(segment: str, what: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        value = json.loads(raw.decode("utf-8"))
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise ProblemError(f"the token's {what} is not base64url JSON") from None
+    if not isinstance(value, dict):
+        raise ProblemError(f"the token's {what} is not a JSON object")
+    return value
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"{option} is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option} must be a JSON object of claims")
+    return value
+
+
+def _read_scopes(claims: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    # Okta writes `scp` (a list); other servers `scope` (space-separated). The verifier rejects
+    # anything else as malformed; here it is reported and read as holding no scope.
+    if "scp" in claims:
+        scp = claims["scp"]
+        if isinstance(scp, list) and all(isinstance(item, str) for item in scp):
+            return tuple(dict.fromkeys(scp)), None
+        return (), "'scp' is not a list of strings: the authorizer would reject the token (401)"
+    if "scope" in claims:
+        scope = claims["scope"]
+        if isinstance(scope, str):
+            return tuple(dict.fromkeys(scope.split())), None
+        return (), "'scope' is not a string: the authorizer would reject the token (401)"
+    return (), None
+
+
+def _claim_notes(claims: Mapping[str, Any], scope_problem: str | None) -> list[str]:
+    notes = [] if scope_problem is None else [scope_problem]
+    exp = claims.get("exp")
+    if type(exp) is int and exp <= time.time():
+        notes.append("the token has expired: the authorizer would answer 401 before any route")
+    return notes
+
+
+def _explanation_json(
+    explanation: Explanation,
+    *,
+    header: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    scopes: tuple[str, ...],
+    notes: list[str],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    rule = explanation.rule
+    return {
+        "unverified": args.token_file is not None,
+        "token": {
+            **{k: header[k] for k in ("alg", "kid", "typ") if k in header},
+            **{k: claims[k] for k in ("sub", "cid", "iss", "aud", "exp") if k in claims},
+            "scopes": list(scopes),
+        },
+        "request": f"{explanation.method} {explanation.path}",
+        "rule": None if rule is None else rule.key,
+        "rule_source": None if rule is None else rule.source,
+        "conditions": [
+            {"name": c.name, "required": c.required, "met": c.met} for c in explanation.conditions
+        ],
+        "allowed": explanation.allowed,
+        "policy_mode": args.policy_mode,
+        "reason": None if explanation.reason is None else str(explanation.reason),
+        "resource": explanation.request_resource,
+        "api_mode_effect": explanation.api_effect,
+        "route_mode_effect": explanation.route_effect,
+        "api_mode_statements": [
+            {"effect": effect, "resource": resource} for effect, resource in explanation.statements
+        ],
+        "notes": notes,
+    }
+
+
+def _write_explanation(
+    explanation: Explanation,
+    *,
+    header: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    scopes: tuple[str, ...],
+    notes: list[str],
+    args: argparse.Namespace,
+) -> None:
+    out = sys.stdout.write
+    if args.token_file is not None:
+        out(UNVERIFIED_BANNER)
+        shown = ", ".join(f"{k}={header[k]}" for k in ("alg", "kid", "typ") if k in header)
+        out(f"token header: {shown}\n")
+    facts = [f"{k}={claims[k]}" for k in ("sub", "cid", "iss", "aud", "exp") if k in claims]
+    out(f"token: {', '.join(facts)}; scopes {list(scopes)}\n")
+    out(f"request: {explanation.method} {explanation.path}\n")
+    rule = explanation.rule
+    if rule is None:
+        out("rule: none - the map names no route for this request\n")
+    else:
+        out(f"rule: {rule.key} (from {rule.source})\n")
+        for condition in explanation.conditions:
+            verdict = "met" if condition.met else "NOT met"
+            out(f"  {condition.name}: {condition.required}: {verdict}\n")
+    decision = "ALLOW" if explanation.allowed else f"DENY ({explanation.reason})"
+    out(f"decision: {decision}  [exact route semantics: POLICY_MODE=route, simple responses]\n")
+    out(f"POLICY_MODE=api: {explanation.api_effect} for {explanation.request_resource}\n")
+    for effect, resource in explanation.statements:
+        out(f"  {effect:<5} {resource}\n")
+    if not explanation.statements:
+        out("  no statement names this request: implicit deny\n")
+    api_allows = explanation.api_effect == "Allow"
+    if explanation.allowed and not api_allows:
+        out(
+            "note: the api-mode policy denies what the route map allows (an overlap; "
+            "`routes validate` lists them)\n"
+        )
+    for note in notes:
+        out(f"note: {note}\n")
+    effect = explanation.api_effect if args.policy_mode == "api" else explanation.route_effect
+    outcome = "ALLOW" if effect == "Allow" else "DENY"
+    out(f"outcome with POLICY_MODE={args.policy_mode}: {outcome}\n")
+
+
+# -- shared ---------------------------------------------------------------------------------------
+
+
+def _try_load_files(files: Sequence[Path]) -> tuple[RouteMap | None, str]:
+    """Parse and merge files as the authorizer merges parameters; (None, problem) if invalid."""
     from okta_authorizer.errors import RouteMapError
     from okta_authorizer.routes import parse_route_map
 
     try:
         documents = {str(path): path.read_text(encoding="utf-8") for path in files}
-        route_map = parse_route_map(documents)
-    except (OSError, RouteMapError) as error:
-        sys.stderr.write(f"invalid: {error}\n")
-        return 1
-    sys.stdout.write(f"valid: {len(route_map.rules)} routes, version {route_map.version}\n")
-    for rule in route_map.rules:
-        sys.stdout.write(f"  {rule.key}\n")
-    return 0
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read a route-map file: {error}") from None
+    try:
+        return parse_route_map(documents), ""
+    except RouteMapError as error:
+        return None, str(error)
+
+
+def _write_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False) + "\n")

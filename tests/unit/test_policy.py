@@ -28,18 +28,11 @@ from okta_authorizer.policy import (
 )
 from okta_authorizer.routes import RouteMap, parse_route_map
 from okta_authorizer.tokens import AccessToken
+from tests.support import SAMPLE_ROUTES
 
 STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"
 ISSUER = "https://acme.okta.com/oauth2/default"
 
-SAMPLE_ROUTES: dict[str, Any] = {
-    "GET /beds": {"scopes": ["beds:read"]},
-    "GET /beds/{bedId}": {"scopes": ["beds:read", "beds:admin"]},
-    "POST /beds": {"scopes": ["beds:write"]},
-    "DELETE /beds/{bedId}": {"scopes": ["beds:write", "beds:admin"], "match": "all"},
-    "ANY /admin/{proxy+}": {"scopes": ["admin"], "claims": {"groups": ["Admins"]}},
-    "GET /reports": {"scopes": [], "clients": ["0oa1reportingjob"]},
-}
 
 # Concrete requests to every route of the sample API (the map names them all), plus requests to
 # methods and paths outside it (which the route semantics and the policy must both deny).

@@ -10,17 +10,10 @@ import pytest
 from okta_authorizer.errors import Reason, RouteMapError
 from okta_authorizer.routes import RouteMap, parse_route_map
 from okta_authorizer.tokens import AccessToken
+from tests.support import SAMPLE_ROUTES
 
 PARAM = "/okta-authorizer/dev/routes/beds"
 
-SAMPLE_ROUTES: dict[str, Any] = {
-    "GET /beds": {"scopes": ["beds:read"]},
-    "GET /beds/{bedId}": {"scopes": ["beds:read", "beds:admin"]},
-    "POST /beds": {"scopes": ["beds:write"]},
-    "DELETE /beds/{bedId}": {"scopes": ["beds:write", "beds:admin"], "match": "all"},
-    "ANY /admin/{proxy+}": {"scopes": ["admin"], "claims": {"groups": ["Admins"]}},
-    "GET /reports": {"scopes": [], "clients": ["0oa1reportingjob"]},
-}
 
 # Routes chosen so that every precedence rule decides at least one case below.
 PRECEDENCE_ROUTES: dict[str, Any] = {
