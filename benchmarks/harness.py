@@ -162,6 +162,7 @@ def run(plan: Plan, mode: str) -> dict[str, Any]:
             ("log_stdlib_json", observability_costs.measure_stdlib_log),
             ("emf_powertools", observability_costs.measure_emf_flush),
             ("emf_hand_rolled", observability_costs.measure_emf_hand_rolled),
+            ("decision_line", observability_costs.measure_decision_line),
         ):
             measures.append(
                 (Row(name, name), lambda cost=cost: cost(sink, plan.samples, plan.warmup))

@@ -91,15 +91,38 @@ def measure_emf_flush(sink: IO[str], samples: int, warmup: int) -> Row:
     """The handler's Metrics: one Count metric, flushed (what @log_metrics does per call)."""
     import contextlib
 
-    from okta_authorizer.observability import count, metrics
+    from aws_lambda_powertools import Metrics
+
+    metrics = Metrics(namespace="OktaAuthorizerBench", service="okta-authorizer-bench")
 
     def flush(_: object) -> None:
-        count("Allowed")
+        metrics.add_metric(name="Allowed", unit="Count", value=1)
         metrics.flush_metrics()
 
     row = Row("emf_powertools", "Powertools Metrics add_metric + flush (1 metric)")
     with contextlib.redirect_stdout(sink):
         row.samples_ns = sample(flush, range(samples + warmup), warmup)
+    return row
+
+
+def measure_decision_line(sink: IO[str], samples: int, warmup: int) -> Row:
+    """What the handler writes now: its decision line, audit fields and EMF in one document."""
+    from okta_authorizer.observability import DecisionLog
+
+    handler = logging.StreamHandler(sink)
+    log = DecisionLog(
+        service="okta-authorizer-bench",
+        namespace="OktaAuthorizerBench",
+        metrics_enabled=True,
+        handler=handler,
+    )
+    fields = {key: value for key, value in FIELDS.items() if key not in ("uid", "scope")}
+
+    def write(_: object) -> None:
+        log.write("INFO", fields, "Allowed")
+
+    row = Row("decision_line", "the handler's decision line: audit fields + EMF, one write")
+    row.samples_ns = sample(write, range(samples + warmup), warmup)
     return row
 
 

@@ -51,14 +51,14 @@ def measure_core(tokens: Sequence[str], warmup: int, *, name: str, title: str) -
 
 @contextlib.contextmanager
 def production_output(sink: IO[str]) -> Iterator[None]:
-    """The handler's JSON log lines and EMF blobs go to `sink` (a real file: /dev/null)."""
+    """The handler's log lines (its decision line is also its EMF document) go to `sink`."""
     from okta_authorizer.observability import logger
 
     handler: Any = logger.registered_handler
     original = handler.stream
     handler.setStream(sink)
     try:
-        with contextlib.redirect_stdout(sink):  # Powertools Metrics prints EMF to stdout
+        with contextlib.redirect_stdout(sink):  # anything printed (Powertools Metrics would)
             yield
     finally:
         handler.setStream(original)

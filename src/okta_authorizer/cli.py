@@ -8,8 +8,6 @@ request would be allowed under `--policy-mode` (default api), 1 when it would be
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import json
 import sys
 import time
@@ -531,7 +529,7 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 def _read_unverified_token(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from okta_authorizer.errors import TokenError
-    from okta_authorizer.tokens import check_compact
+    from okta_authorizer.tokens import decode_unverified
 
     try:
         text = path.read_text(encoding="utf-8").strip()
@@ -540,26 +538,10 @@ def _read_unverified_token(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     scheme, space, rest = text.partition(" ")
     token = rest.strip() if space and scheme.lower() == "bearer" else text
     try:
-        check_compact(token)
+        return decode_unverified(token)
     except TokenError as error:
         # The message describes the shape only; the token itself is never echoed.
-        raise ProblemError(f"the token file does not hold a compact JWS: {error}") from None
-    header_segment, payload_segment, _signature = token.split(".")
-    return (
-        _decode_segment(header_segment, "header"),
-        _decode_segment(payload_segment, "payload"),
-    )
-
-
-def _decode_segment(segment: str, what: str) -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        value = json.loads(raw.decode("utf-8"))
-    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
-        raise ProblemError(f"the token's {what} is not base64url JSON") from None
-    if not isinstance(value, dict):
-        raise ProblemError(f"the token's {what} is not a JSON object")
-    return value
+        raise ProblemError(f"the token file does not hold a readable JWS: {error}") from None
 
 
 def _json_object(text: str, option: str) -> dict[str, Any]:
@@ -573,19 +555,14 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
 
 
 def _read_scopes(claims: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None]:
-    # Okta writes `scp` (a list); other servers `scope` (space-separated). The verifier rejects
-    # anything else as malformed; here it is reported and read as holding no scope.
-    if "scp" in claims:
-        scp = claims["scp"]
-        if isinstance(scp, list) and all(isinstance(item, str) for item in scp):
-            return tuple(dict.fromkeys(scp)), None
-        return (), "'scp' is not a list of strings: the authorizer would reject the token (401)"
-    if "scope" in claims:
-        scope = claims["scope"]
-        if isinstance(scope, str):
-            return tuple(dict.fromkeys(scope.split())), None
-        return (), "'scope' is not a string: the authorizer would reject the token (401)"
-    return (), None
+    # The verifier rejects malformed scopes (401); here that is reported and read as no scope.
+    from okta_authorizer.errors import TokenError
+    from okta_authorizer.tokens import read_scopes
+
+    try:
+        return read_scopes(claims), None
+    except TokenError as error:
+        return (), f"{error}: the authorizer would reject the token (401)"
 
 
 def _claim_notes(claims: Mapping[str, Any], scope_problem: str | None) -> list[str]:

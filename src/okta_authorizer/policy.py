@@ -45,13 +45,17 @@ class MethodArn:
     @classmethod
     def parse(cls, arn: str) -> MethodArn:
         """Parse an execute-api ARN; a malformed one raises AuthorizerError (misconfigured)."""
-        parts = _ARN.fullmatch(arn) if isinstance(arn, str) else None
-        if parts is None:
+        parsed = _parse_arn(arn) if isinstance(arn, str) else None
+        if parsed is None:
             raise AuthorizerError(
                 "the event's method ARN is not an execute-api ARN "
                 "(arn:<partition>:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>)",
                 reason=Reason.MISCONFIGURED,
             )
+        return parsed
+
+    @classmethod
+    def _from_match(cls, arn: str, parts: re.Match[str]) -> MethodArn:
         return cls(
             arn=arn,
             partition=parts["partition"],
@@ -70,6 +74,14 @@ class MethodArn:
             f"arn:{self.partition}:execute-api:{self.region}:{self.account}"
             f":{self.api_id}/{self.stage}"
         )
+
+
+# An API has few routes and API Gateway sends the same ARNs again and again: the regex and the
+# dataclass are paid once per ARN (bounded; MethodArn is immutable, so sharing is safe).
+@functools.lru_cache(maxsize=256)
+def _parse_arn(arn: str) -> MethodArn | None:
+    parts = _ARN.fullmatch(arn)
+    return None if parts is None else MethodArn._from_match(arn, parts)
 
 
 def _as_arn(arn: MethodArn | str) -> MethodArn:
@@ -180,22 +192,33 @@ def build_context(token: AccessToken, extra_claims: tuple[str, ...]) -> dict[str
     1 KiB is dropped, not truncated, so no consumer ever acts on a partial value (a cut group
     list or identifier could mean something else).
     """
+    # Built per new token, so the standard keys skip the generic _put: their types are known
+    # (tokens.py checked them), only their sizes need checking.
     context: dict[str, ContextValue] = {}
-    standard: dict[str, Any] = {
-        "sub": token.sub,
-        "cid": token.cid,
-        "uid": token.uid,
-        "scope": " ".join(token.scopes),
-        "iss": token.issuer,
-        "jti": token.jti,
-        "exp": token.exp,
-    }
-    for name, value in standard.items():
-        _put(context, name, value)
+    for name, text in (
+        ("sub", token.sub),
+        ("cid", token.cid),
+        ("uid", token.uid),
+        ("scope", " ".join(token.scopes)),
+        ("iss", token.issuer),
+        ("jti", token.jti),
+    ):
+        if text is not None and _fits(text):
+            context[name] = text
+    context["exp"] = token.exp  # an int below 2**53: 16 digits at most
     for name in extra_claims:
-        if name not in standard and name in token.claims:
+        if name not in _STANDARD_KEYS and name in token.claims:
             _put(context, name, token.claims[name])
     return context
+
+
+_STANDARD_KEYS = frozenset({"sub", "cid", "uid", "scope", "iss", "jti", "exp"})
+# UTF-8 spends at most 4 bytes per character: a string this short always fits.
+_ALWAYS_FITS = MAX_CONTEXT_VALUE_BYTES // 4
+
+
+def _fits(text: str) -> bool:
+    return len(text) <= _ALWAYS_FITS or len(text.encode("utf-8")) <= MAX_CONTEXT_VALUE_BYTES
 
 
 def _put(context: dict[str, ContextValue], name: str, value: Any) -> None:

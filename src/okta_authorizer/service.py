@@ -14,7 +14,7 @@ from okta_authorizer.errors import Reason
 from okta_authorizer.jwks import get_key_sets
 from okta_authorizer.observability import count
 from okta_authorizer.route_store import RouteStore, get_route_store
-from okta_authorizer.tokens import AccessToken, TokenVerifier, extract_bearer
+from okta_authorizer.tokens import AccessToken, TokenVerifier
 
 if TYPE_CHECKING:
     from okta_authorizer.routes import RouteMap, Rule
@@ -74,8 +74,7 @@ class Authorizer:
 
     def authorize(self, request: AuthorizationRequest) -> Decision:
         """Decide; raises TokenError (401), OutageError or ConfigurationError (500)."""
-        raw = extract_bearer(request.authorization)
-        token, route_map = self._verify_while_loading_routes(raw)
+        token, route_map = self._verify_while_loading_routes(request.authorization)
         key = (request, route_map.version)
         cached = self._decisions.get(key)
         if cached is not None and cached.token is token:
@@ -111,14 +110,14 @@ class Authorizer:
             response = policy.iam_response(token.sub, document, context)
         return Decision(allowed, reason, route, token, response)
 
-    def _verify_while_loading_routes(self, raw: str) -> tuple[AccessToken, RouteMap]:
+    def _verify_while_loading_routes(self, header: str | None) -> tuple[AccessToken, RouteMap]:
         """Verify the token while the first route map loads, so a cold start waits one round trip.
 
         Both run to the end; a token error wins (the caller gets 401), and a route-map failure is
         logged even then, so that one outage never hides the other.
         """
         if self._routes.loaded:
-            token = self._verifier.verify(raw)
+            token = self._verifier.verify_bearer(header)
             return token, self._routes.current()
         outcome: dict[str, Any] = {}
 
@@ -131,7 +130,7 @@ class Authorizer:
         loader = threading.Thread(target=load, name="route-map-load", daemon=True)
         loader.start()
         try:
-            token = self._verifier.verify(raw)
+            token = self._verifier.verify_bearer(header)
         except Exception:
             loader.join()
             if "error" in outcome:
@@ -152,17 +151,36 @@ class Authorizer:
         return route_map.match(arn.method, arn.path)
 
 
-@functools.cache
+# The settings object get_settings() hands out is the same every call: an identity check spares
+# hashing the frozen dataclass (all its fields) on every invocation.
+_current: tuple[Settings, Authorizer] | None = None
+
+
 def get_authorizer(settings: Settings) -> Authorizer:
     """The process-wide authorizer for these settings, built on first use."""
+    global _current  # noqa: PLW0603 - the one process-wide shortcut, cleared by reset()
+    current = _current
+    if current is not None and current[0] is settings:
+        return current[1]
+    authorizer = _build_authorizer(settings)
+    _current = (settings, authorizer)
+    return authorizer
+
+
+@functools.cache
+def _build_authorizer(settings: Settings) -> Authorizer:
     key_sets = get_key_sets(settings, observer=count)
     return Authorizer(settings, TokenVerifier(settings, key_sets), get_route_store(settings))
 
 
 def reset() -> None:
-    """Forget every cache (key sets, route store, authorizer): for tests."""
+    """Forget every cache (key sets, route store, authorizer, decision log): for tests."""
     from okta_authorizer.jwks import reset_key_sets
+    from okta_authorizer.observability import get_decision_log
 
-    get_authorizer.cache_clear()
+    global _current  # noqa: PLW0603
+    _current = None
+    _build_authorizer.cache_clear()
     get_route_store.cache_clear()
     reset_key_sets()
+    get_decision_log.cache_clear()

@@ -296,7 +296,10 @@ def test_handler_route_mode_names_only_the_requested_resource(harness: Harness) 
 def test_handler_decision_log_has_fields_and_never_the_token(
     harness: Harness, log_stream: io.StringIO
 ) -> None:
-    # GIVEN a valid token and a forged one
+    # GIVEN metrics on (as in production), a valid token and a forged one
+    for variable in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_DEV"):
+        harness.monkeypatch.delenv(variable, raising=False)
+    harness.configure()
     harness.put_routes(ROUTES)
     token = harness.token(scp=["beds:read"], jti="AT.audit-me")
     forged = SigningKey(kid=harness.issuer.key.kid).token(
@@ -319,5 +322,12 @@ def test_handler_decision_log_has_fields_and_never_the_token(
     assert decisions[0]["jti"] == "AT.audit-me"
     assert decisions[0]["route"] == "GET /beds"
     assert decisions[1]["reason"] == "bad_signature"
+    assert all(d["function_request_id"] for d in decisions)
+    # AND each line is also the invocation's EMF document, carrying its metric
+    metrics = [[m["Name"] for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for d in decisions]
+    assert "Allowed" in metrics[0]
+    assert decisions[0]["Allowed"] == 1
+    assert metrics[1] == ["Rejected"]
+    assert decisions[1]["Rejected"] == 1
     for secret in (token, forged, token.rsplit(".", 1)[1], forged.rsplit(".", 1)[1]):
         assert secret not in out

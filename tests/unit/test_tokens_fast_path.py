@@ -1,0 +1,113 @@
+"""The verifier's shortcuts (header cache, bearer shortcut, eviction) never change an answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from okta_authorizer.errors import Reason, TokenError
+from okta_authorizer.jwks import KeySet
+from okta_authorizer.localdev.keys import SigningKey, okta_claims
+from okta_authorizer.settings import Settings
+from okta_authorizer.tokens import TokenVerifier, extract_bearer
+from tests.support import ManualClock, MemoryJwksFetcher
+
+ISSUER = "https://acme.okta.com/oauth2/default"
+AUDIENCE = "api://default"
+NOW = 1_800_000_000
+KEY = SigningKey(kid="fast-path-key")
+FORGER = SigningKey(kid="fast-path-key")  # same kid, other private key
+
+
+def make_verifier(**options: Any) -> TokenVerifier:
+    fetcher = MemoryJwksFetcher([KEY.public_jwk()])
+    key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys")
+    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,))
+    return TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW), **options)
+
+
+def token(key: SigningKey = KEY, **changes: Any) -> str:
+    return key.token(okta_claims(ISSUER, AUDIENCE, now=NOW) | changes)
+
+
+def reason(verifier: TokenVerifier, value: str) -> Reason:
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(value)
+    return caught.value.reason
+
+
+def test_tokens_known_header_with_forged_signature_is_bad_signature() -> None:
+    # GIVEN a verifier that has seen (and remembered) this key's header
+    verifier = make_verifier()
+    verifier.verify(token())
+    forged = token(FORGER, sub="mallory")
+    assert forged.split(".")[0] == token().split(".")[0]
+
+    # WHEN / THEN a token with the same header but another signer is still refused
+    assert reason(verifier, forged) is Reason.BAD_SIGNATURE
+
+
+def test_tokens_known_header_with_bad_claims_is_still_refused() -> None:
+    # GIVEN a remembered header
+    verifier = make_verifier()
+    verifier.verify(token())
+
+    # WHEN / THEN the claims of the next token behind that header are checked in full
+    assert reason(verifier, token(aud="api://other")) is Reason.WRONG_AUDIENCE
+    assert reason(verifier, token(exp=NOW - 3600, iat=NOW - 7200)) is Reason.EXPIRED
+
+
+def test_tokens_refused_header_stays_refused() -> None:
+    # GIVEN a header the verifier refused once (a forbidden `jku`)
+    verifier = make_verifier()
+    header = {"kid": KEY.kid, "alg": "RS256", "jku": "https://keys.example.com"}
+    bad = KEY.token(okta_claims(ISSUER, AUDIENCE, now=NOW), header=header)
+    first = reason(verifier, bad)
+
+    # WHEN / THEN the same header is refused again, for the same reason
+    assert reason(verifier, bad) is first is Reason.MALFORMED_TOKEN
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Basic abc", "Bearer a.b", "Bearer a..c", "Bearer é.b.c", "Bearer a.b.c\n"],
+    ids=["absent", "empty", "basic", "two-segments", "empty-payload", "non-ascii", "newline"],
+)
+def test_tokens_verify_bearer_fails_exactly_like_extract_bearer(header: str | None) -> None:
+    # GIVEN a malformed Authorization value
+    verifier = make_verifier()
+    with pytest.raises(TokenError) as expected:
+        extract_bearer(header)
+
+    # WHEN it goes through the one-step shortcut
+    with pytest.raises(TokenError) as caught:
+        verifier.verify_bearer(header)
+
+    # THEN the reason is the same
+    assert caught.value.reason is expected.value.reason
+
+
+def test_tokens_verify_bearer_valid_header_yields_the_claims() -> None:
+    # GIVEN a valid token
+    verifier = make_verifier()
+    value = token(sub="nurse.joy@example.com")
+
+    # WHEN / THEN the shortcut returns what verify() returns
+    assert verifier.verify_bearer(f"Bearer {value}").sub == "nurse.joy@example.com"
+
+
+def test_tokens_full_cache_evicts_oldest_quarter_and_stays_bounded() -> None:
+    # GIVEN a verifier that may remember eight tokens, holding eight
+    verifier = make_verifier(verified_cache_limit=8)
+    tokens = [token(jti=f"AT.{index}") for index in range(9)]
+    first = [verifier.verify(value) for value in tokens[:8]]
+    assert verifier.remembered == 8
+
+    # WHEN a ninth arrives
+    verifier.verify(tokens[8])
+
+    # THEN the two oldest are gone (verified afresh: new objects), the newer ones remembered
+    assert verifier.remembered == 7
+    assert verifier.verify(tokens[0]) is not first[0]
+    assert verifier.verify(tokens[7]) is first[7]
