@@ -106,7 +106,7 @@ def api_policy(arn: MethodArn | str, route_map: RouteMap, token: AccessToken) ->
     rule it does not meet that overlap an allowed one (IAM's `*` spans `/`, so `GET /a/*` would
     otherwise also open `GET /a/b/c`). With nothing allowed it denies the whole stage.
     """
-    granted = frozenset(rule.key for rule in route_map.rules if rule.check(token) is None)
+    granted = route_map.granted(token)
     allow, deny = _compile_api_policy(route_map, _as_arn(arn).stage_arn, granted)
     statements: list[dict[str, Any]] = []
     if allow:

@@ -93,6 +93,10 @@ class _Node:
         self.greedy: dict[str, Rule] = {}  # method -> rule whose `{name+}` starts below this node
 
 
+#: Distinct token profiles (scopes, client, named claims) whose grants one route map remembers.
+GRANT_CACHE_LIMIT = 1024
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class RouteMap:
     """A validated, merged route map; equal content gives an equal `version` (and equality).
@@ -105,12 +109,43 @@ class RouteMap:
     _literal: dict[tuple[str, str], Rule] = field(repr=False)
     _by_shape: dict[tuple[str, tuple[str, ...]], Rule] = field(repr=False)
     _root: _Node = field(repr=False)
+    # Which rules a token meets depends only on its scopes, `cid` and the claims the rules name:
+    # remembered per such profile, so a new token of a known kind costs one dict lookup.
+    _claim_names: tuple[str, ...] = field(default=(), repr=False)
+    _grants: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict, repr=False)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RouteMap) and other.version == self.version
 
     def __hash__(self) -> int:
         return hash(self.version)
+
+    def granted(self, token: AccessToken) -> frozenset[str]:
+        """The keys of every rule the token meets (`Rule.check` is None)."""
+        profile = self._profile(token)
+        if profile is None:
+            return self._grant(token)
+        found = self._grants.get(profile)
+        if found is None:
+            if len(self._grants) >= GRANT_CACHE_LIMIT:
+                self._grants.clear()
+            found = self._grants[profile] = self._grant(token)
+        return found
+
+    def _grant(self, token: AccessToken) -> frozenset[str]:
+        return frozenset(rule.key for rule in self.rules if rule.check(token) is None)
+
+    def _profile(self, token: AccessToken) -> tuple[Any, ...] | None:
+        values: list[Any] = []
+        for name in self._claim_names:
+            value = token.claims.get(name)
+            if value is None or type(value) is str:
+                values.append(value)
+            elif type(value) is list and all(type(item) is str for item in value):
+                values.append(tuple(value))
+            else:
+                return None  # an odd claim value: judged directly, never cached
+        return (token.scopes, token.cid, tuple(values))
 
     def match(self, method: str, path: str) -> Rule | None:
         """The rule API Gateway would route a concrete request to, or None if no rule matches.
@@ -235,8 +270,14 @@ def _build(rules: tuple[Rule, ...], by_shape: dict[tuple[str, tuple[str, ...]], 
                 node = node.literals.setdefault(part, _Node())
         else:
             node.rules[rule.method] = rule
+    claim_names = tuple(sorted({name for rule in rules for name, _ in rule.claims}))
     return RouteMap(
-        rules=rules, version=_version(rules), _literal=literal, _by_shape=by_shape, _root=root
+        rules=rules,
+        version=_version(rules),
+        _literal=literal,
+        _by_shape=by_shape,
+        _root=root,
+        _claim_names=claim_names,
     )
 
 

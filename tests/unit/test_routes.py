@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from okta_authorizer.errors import Reason, RouteMapError
 from okta_authorizer.routes import RouteMap, parse_route_map
@@ -589,3 +591,51 @@ def test_rule_check_missing_scope_reported_before_client() -> None:
     assert rule.check(make_token(cid="other")) is Reason.INSUFFICIENT_SCOPE
     assert rule.check(make_token("s", cid="other")) is Reason.CLIENT_NOT_ALLOWED
     assert rule.check(make_token("s", cid="c")) is None
+
+
+GRANT_MAP = {
+    "GET /beds": {"scopes": ["beds:read"]},
+    "POST /beds": {"scopes": ["beds:write", "beds:admin"], "match": "all"},
+    "ANY /admin/{proxy+}": {"scopes": [], "claims": {"groups": ["Admins"], "dept": ["icu"]}},
+    "GET /reports": {"scopes": [], "clients": ["0oa1reportingjob"]},
+}
+# Few distinct values, so that profiles repeat (the cache is hit) and differ only in claims.
+claim_values = st.sampled_from(
+    [None, "Admins", "icu", ["Admins"], ["icu", "Admins"], ["Nurses"], [1, "Admins"], 3, {"a": 1}]
+)
+profiles = st.tuples(
+    st.sampled_from([[], ["beds:read"], ["beds:write", "beds:admin"]]),
+    st.sampled_from([None, "0oa1reportingjob"]),
+    claim_values,
+    claim_values,
+)
+
+
+def test_route_map_granted_same_scopes_different_claims_are_told_apart() -> None:
+    # GIVEN two tokens alike in scopes and client, one in the Admins group of the ICU
+    route_map = parse_route_map({PARAM: json.dumps({"routes": GRANT_MAP})})
+    plain = make_token("beds:read")
+    admin = make_token("beds:read", groups=["Admins"], dept="icu")
+
+    # WHEN / THEN the first answer is not reused for the second
+    assert route_map.granted(plain) == {"GET /beds"}
+    assert route_map.granted(admin) == {"GET /beds", "ANY /admin/{proxy+}"}
+    assert route_map.granted(plain) == {"GET /beds"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(sequence=st.lists(profiles, min_size=1, max_size=30))
+def test_route_map_granted_always_equals_checking_every_rule(
+    sequence: list[tuple[list[str], str | None, Any, Any]],
+) -> None:
+    # GIVEN one map (so its grant cache fills up and is hit) and tokens of random profiles
+    route_map = parse_route_map({PARAM: json.dumps({"routes": GRANT_MAP})})
+    for scopes, cid, groups, dept in sequence:
+        claims = {
+            name: value for name, value in (("groups", groups), ("dept", dept)) if value is not None
+        }
+        token = make_token(*scopes, cid=cid, **claims)
+
+        # WHEN / THEN the remembered grant set is exactly what Rule.check says, every time
+        expected = frozenset(rule.key for rule in route_map.rules if rule.check(token) is None)
+        assert route_map.granted(token) == expected
