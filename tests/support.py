@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from okta_authorizer.jwks import FetchResult
+from okta_authorizer.localdev.keys import b64url
 
 #: The route map of DESIGN.md ("The route map"), used by the route and policy tests.
 SAMPLE_ROUTES: dict[str, Any] = {
@@ -40,3 +43,17 @@ class MemoryJwksFetcher:
     def __call__(self, url: str) -> FetchResult:
         self.calls += 1
         return FetchResult({"keys": self.keys}, None)
+
+
+def ec_jwk(kid: str) -> dict[str, Any]:
+    """A fresh P-256 public key as a JWK: what an attacker might publish under an RSA key's kid."""
+    numbers = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "kid": kid,
+        "use": "sig",
+        "alg": "ES256",
+        "x": b64url(numbers.x.to_bytes(32, "big")),
+        "y": b64url(numbers.y.to_bytes(32, "big")),
+    }

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from okta_authorizer.errors import KeysUnavailableError, Reason, TokenError
 from okta_authorizer.jwks import (
@@ -25,7 +24,7 @@ from okta_authorizer.jwks import (
 )
 from okta_authorizer.localdev.keys import SigningKey, b64url
 from okta_authorizer.settings import Settings
-from tests.support import ManualClock
+from tests.support import ManualClock, ec_jwk
 
 ISSUER = "https://acme.okta.com/oauth2/default"
 JWKS_URI = f"{ISSUER}/v1/keys"
@@ -113,19 +112,6 @@ class Material:
             return self.good_jwk(k=b64url(secrets.token_bytes(32)))
         value = values[member]
         return self.good_jwk(**{member: b64url(value.to_bytes((value.bit_length() + 7) // 8))})
-
-
-def ec_jwk(kid: str) -> dict[str, Any]:
-    numbers = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
-    return {
-        "kty": "EC",
-        "crv": "P-256",
-        "kid": kid,
-        "use": "sig",
-        "alg": "ES256",
-        "x": b64url(numbers.x.to_bytes(32, "big")),
-        "y": b64url(numbers.y.to_bytes(32, "big")),
-    }
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +19,7 @@ from okta_authorizer.jwks import KeySet
 from okta_authorizer.localdev.keys import SigningKey, b64url, b64url_json, okta_claims
 from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import MAX_TOKEN_BYTES, TokenVerifier
-from tests.support import ManualClock, MemoryJwksFetcher
+from tests.support import ManualClock, MemoryJwksFetcher, ec_jwk
 
 ISSUER = "https://acme.okta.com/oauth2/default"
 AUDIENCE = "api://default"
@@ -407,19 +406,6 @@ def test_tokens_size_limit_is_8_KiB_inclusive(rsa_key: SigningKey) -> None:
     assert victim.reason(smallest_over) is Reason.MALFORMED_TOKEN
     assert victim.fetcher.calls == 0
     assert victim.verifier.verify(largest_allowed).sub == "nurse.joy@example.com"
-
-
-def ec_jwk(kid: str) -> dict[str, Any]:
-    numbers = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
-    return {
-        "kty": "EC",
-        "crv": "P-256",
-        "kid": kid,
-        "use": "sig",
-        "alg": "ES256",
-        "x": b64url(numbers.x.to_bytes(32, "big")),
-        "y": b64url(numbers.y.to_bytes(32, "big")),
-    }
 
 
 WEAK = SigningKey(kid="weak-1024", bits=1024)
