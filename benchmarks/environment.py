@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, MutableMapping
 from contextlib import ExitStack, contextmanager
@@ -10,15 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from okta_authorizer.localdev.events import load_event
 from okta_authorizer.localdev.issuer import LocalIssuer
 from okta_authorizer.localdev.ssm import local_ssm, put_parameter
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
-EVENTS = ROOT / "events"
 AUDIENCE = "api://beds"
 ROUTES_PATH = "/okta-authorizer/bench/routes"
-PLACEHOLDER = "<okta-access-token>"
 #: Variables that would change what is measured (metrics off, dev mode, a debug level, tracing).
 CLEARED = (
     "POWERTOOLS_METRICS_DISABLED",
@@ -92,9 +90,7 @@ def _restore(environ: MutableMapping[str, str], saved: dict[str, str]) -> None:
 
 def token_event(token: str) -> dict[str, Any]:
     """The sample REST TOKEN event (events/token.json) carrying `token`."""
-    text = (EVENTS / "token.json").read_text(encoding="utf-8")
-    event: dict[str, Any] = json.loads(text.replace(PLACEHOLDER, token))
-    return event
+    return load_event("token.json", token)
 
 
 def reset_caches() -> None:

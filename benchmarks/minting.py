@@ -9,33 +9,26 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from okta_authorizer.localdev.keys import SigningKey, b64url, b64url_json, okta_claims
+from okta_authorizer.localdev.keys import SigningKey, okta_claims
 
-_worker_key: rsa.RSAPrivateKey | None = None
-_worker_kid = ""
+_worker_key: SigningKey | None = None
 
 
 def _load_key(pem: bytes, kid: str) -> None:
-    global _worker_key, _worker_kid
+    global _worker_key  # noqa: PLW0603 - one key per worker process, set by the pool initializer
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise TypeError("expected an RSA private key")
-    _worker_key, _worker_kid = key, kid
+    _worker_key = SigningKey(kid=kid, existing=key)
 
 
 def _mint(issuer: str, audience: str, scopes: tuple[str, ...], count: int) -> list[str]:
     if _worker_key is None:
         raise RuntimeError("worker has no key")
-    header = b64url_json({"kid": _worker_kid, "alg": "RS256"})
-    tokens = []
-    for _ in range(count):
-        signing_input = f"{header}.{b64url_json(okta_claims(issuer, audience, scopes=scopes))}"
-        signature = _worker_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        tokens.append(f"{signing_input}.{b64url(signature)}")
-    return tokens
+    return [_worker_key.token(okta_claims(issuer, audience, scopes=scopes)) for _ in range(count)]
 
 
 class TokenMinter:
@@ -47,14 +40,14 @@ class TokenMinter:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+        self._workers = workers or max(1, os.cpu_count() or 1)
         # spawn: the harness runs server threads, and forking a threaded process is unsafe.
         self._pool = ProcessPoolExecutor(
-            max_workers=workers or max(1, os.cpu_count() or 1),
+            max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load_key,
             initargs=(pem, key.kid),
         )
-        self._workers = workers or max(1, os.cpu_count() or 1)
 
     def mint(
         self, issuer: str, audience: str, count: int, scopes: tuple[str, ...] = ("beds:read",)

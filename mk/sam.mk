@@ -9,12 +9,13 @@
 
 VENV ?= .venv
 PY ?= $(VENV)/bin/python
+STAMP ?= $(VENV)/.installed
 PYTHON ?= python3
 
 SAM_VERSION ?= 1.170.0
 AWSLAMBDARIC_VERSION ?= 4.2.2
 # What the python3.13 Lambda runtime provides; the same pin as the dev environment.
-RUNTIME_BOTO3_VERSION ?= 1.44.5
+RUNTIME_BOTO3_VERSION ?= $(shell sed -n 's/^boto3==//p' requirements-dev.txt)
 SAM_VENV ?= .venv-sam
 EMU_VENV ?= .venv-emu
 SAM := $(SAM_VENV)/bin/sam
@@ -44,7 +45,7 @@ SAM_ENV = SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(abspath $(SAM_APP_DIR)) \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 	env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN
 
-BUILD_INPUTS := template.yaml src/Makefile scripts/pin_build_architecture.py layers/deps/Makefile layers/deps/requirements.txt \
+BUILD_INPUTS := mk/sam.mk template.yaml src/Makefile scripts/pin_build_architecture.py layers/deps/Makefile layers/deps/requirements.txt \
 	$(shell find src/okta_authorizer -name '*.py' -not -path '*/localdev/*' 2>/dev/null)
 
 .PHONY: sam-setup emulator-setup validate build build-emulator invoke-local
@@ -77,7 +78,7 @@ validate: $(SAM_STAMP) ## sam validate and sam validate --lint (offline, no cred
 # the layer's CPU (a mismatched deploy fails early); the stamp records which one the dir holds.
 define sam_build
 	rm -rf $(1)
-	$(WITH_PY313) $(SAM_ENV) DEPS_ARCH=$(2) $(SAM) build --template template.yaml \
+	$(WITH_PY313) $(SAM_ENV) DEPS_ARCH=$(2) PIP="$(abspath $(SAM_VENV))/bin/python -m pip" $(SAM) build --template template.yaml \
 		--build-dir $(1) --parameter-overrides Architecture=$(2)
 	$(SAM_VENV)/bin/python scripts/pin_build_architecture.py $(1)/template.yaml $(2)
 	touch $(1)/.built-$(2)
@@ -93,6 +94,6 @@ build-emulator: $(EMULATOR_BUILD_DIR)/.built-x86_64 ## the x86_64 build that inv
 $(EMULATOR_BUILD_DIR)/.built-x86_64: $(BUILD_INPUTS) | $(SAM_STAMP)
 	$(call sam_build,$(EMULATOR_BUILD_DIR),x86_64)
 
-invoke-local: build-emulator $(EMU_STAMP) ## run EVENT=events/token.json (SCOPES=...) under the Lambda RIE
+invoke-local: build-emulator $(EMU_STAMP) $(STAMP) ## run EVENT=events/token.json (SCOPES=...) under the Lambda RIE
 	$(PY) scripts/invoke_local.py --event $(EVENT) --scopes $(SCOPES) \
 		--build-dir $(EMULATOR_BUILD_DIR) --python $(EMU_VENV)/bin/python

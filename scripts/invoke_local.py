@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import re
 import socket
 import subprocess
@@ -35,7 +34,6 @@ FUNCTION = "AuthorizerFunction"
 LAYER = "DepsLayer"
 AUDIENCE = "api://beds"
 ROUTES_PATH = "/okta-authorizer/local/routes"
-REGION = "eu-west-1"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 _BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] .*$")
 _TIME_LIMIT = 60.0
@@ -90,7 +88,6 @@ def function_settings(
     environment = {
         name: str(resolve_parameters(value, values, conditions))
         for name, value in variables.items()
-        if resolve_parameters(value, values, conditions) != "AWS::NoValue"
     }
     return {
         "environment": environment,
@@ -303,52 +300,17 @@ def _children(pid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def moto_ssm(route_maps: Mapping[str, str]) -> Iterator[str]:
-    """moto's SSM on 127.0.0.1 holding `route_maps` ({name: JSON}); yields its endpoint URL."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        client = boto3.client(
-            "ssm",
-            region_name=REGION,
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        )
-        for name, value in route_maps.items():
-            client.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
-        yield endpoint
-    finally:
-        server.stop()
-
-
-def local_environment(ssm_endpoint: str) -> dict[str, str]:
-    """The variables that point the function at the loopback issuer and moto."""
-    return {
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_ENDPOINT_URL_SSM": ssm_endpoint,
-        "POWERTOOLS_METRICS_NAMESPACE": "OktaAuthorizerLocal",
-    }
-
-
-@contextlib.contextmanager
 def running_authorizer(
     build_dir: Path, python: Path, issuer: str, *, log_level: str = "INFO"
 ) -> Iterator[Emulator]:
     """The built authorizer under the emulator, configured from template.yaml, on loopback."""
     from okta_authorizer.localdev.sample import load_sample_route_map
+    from okta_authorizer.localdev.ssm import local_ssm, put_parameter
 
     suffix, document = load_sample_route_map()
-    with moto_ssm({f"{ROUTES_PATH}/{suffix}": document}) as endpoint:
+    local_env: dict[str, str] = {}  # what local_ssm sets: region, dummy credentials, endpoint
+    with local_ssm(local_env) as endpoint:
+        put_parameter(endpoint, f"{ROUTES_PATH}/{suffix}", document)
         settings = function_settings(
             {
                 "OktaIssuer": issuer,
@@ -357,7 +319,11 @@ def running_authorizer(
                 "LogLevel": log_level,
             }
         )
-        environment = {**settings["environment"], **local_environment(endpoint)}
+        environment = {
+            **settings["environment"],
+            **local_env,
+            "POWERTOOLS_METRICS_NAMESPACE": "OktaAuthorizerLocal",
+        }
         with Emulator(
             build_dir,
             python,
@@ -383,8 +349,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", default="", help="comma-separated `groups` claim")
     parser.add_argument("--client-id", default="0oa1webapp")
     args = parser.parse_args(argv)
-    # moto's HTTP server logs every request through werkzeug: keep the output to the invocation.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     event = json.loads(args.event.read_text(encoding="utf-8"))
     with LocalIssuer() as issuer:

@@ -144,11 +144,6 @@ def _run_demo(args: argparse.Namespace) -> int:
 # -- routes validate ------------------------------------------------------------------------------
 
 
-def validate_files(files: Sequence[Path]) -> int:
-    """Parse and merge route-map documents as the authorizer would; print the verdict."""
-    return main(["routes", "validate", *map(str, files)])
-
-
 def _run_validate(args: argparse.Namespace) -> int:
     from okta_authorizer.route_review import find_overlaps, review_coverage
 

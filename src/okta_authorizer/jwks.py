@@ -186,7 +186,7 @@ class KeySet:
         min_age: int = 60,
         cooldown: int = 30,
         stale_grace: int = 86400,
-        observer: Callable[[str], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.issuer = issuer
         self._fetcher = fetcher
@@ -201,8 +201,6 @@ class KeySet:
         # Held across a fetch so concurrent callers wait for it instead of fetching again.
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
-        self._fingerprint: frozenset[tuple[str, ...]] = frozenset()
-        self._generation = 0
         self._last_attempt: float | None = None
         self._last_attempt_failed = False
 
@@ -221,11 +219,6 @@ class KeySet:
         """True if `kid` is in the current key set (no network)."""
         loaded = self._loaded
         return loaded is not None and kid in loaded.keys
-
-    @property
-    def generation(self) -> int:
-        """Changes whenever the set of keys changes (used to invalidate caches built on it)."""
-        return self._generation
 
     def warm(self) -> None:
         """Load the key set if nothing is loaded yet (cold start); raises KeysUnavailableError."""
@@ -292,12 +285,6 @@ class KeySet:
         self._last_attempt_failed = False
         age = self._max_age if cache_max_age is None else min(self._max_age, cache_max_age)
         age = max(age, self._min_age)
-        fingerprint = frozenset(
-            tuple(str(k.jwk.get(m, "")) for m in _PUBLIC_MEMBERS) for k in keys.values()
-        )
-        if self._loaded is None or fingerprint != self._fingerprint:
-            self._generation += 1
-            self._fingerprint = fingerprint
         self._loaded = _Loaded(keys=MappingProxyType(keys), expires_at=now + age)
         logger.info(
             "loaded the key set of %s: kids %s, cached for %d s", self.issuer, sorted(keys), age

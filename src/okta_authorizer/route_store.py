@@ -110,7 +110,7 @@ class RouteStore:
         if self._map is None:
             log.error("no route map available: %s", problem, extra={"path": self.path})
             raise RoutesUnavailableError(problem)
-        self._next_refresh = self._clock() + min(self._retry_after_failure, self._max_age or 1)
+        self._next_refresh = self._clock() + min(self._retry_after_failure, self._max_age)
         log.warning(
             "route map refresh failed, serving the last good map: %s",
             problem,

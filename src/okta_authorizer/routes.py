@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from okta_authorizer.bounded import make_room
 from okta_authorizer.errors import Reason, RouteMapError
 
 if TYPE_CHECKING:
@@ -127,8 +128,7 @@ class RouteMap:
             return self._grant(token)
         found = self._grants.get(profile)
         if found is None:
-            if len(self._grants) >= GRANT_CACHE_LIMIT:
-                self._grants.clear()
+            make_room(self._grants, GRANT_CACHE_LIMIT)
             found = self._grants[profile] = self._grant(token)
         return found
 

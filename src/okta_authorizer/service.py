@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from okta_authorizer import policy
+from okta_authorizer.bounded import make_room
 from okta_authorizer.errors import Reason
 from okta_authorizer.jwks import get_key_sets
 from okta_authorizer.observability import count
@@ -81,10 +82,7 @@ class Authorizer:
             return cached
         decision = self._decide(request, token, route_map)
         if self._decision_limit > 0:
-            if len(self._decisions) >= self._decision_limit:
-                # Oldest first: dicts keep insertion order. A quarter at once keeps this rare.
-                for old in list(self._decisions)[: max(1, self._decision_limit // 4)]:
-                    del self._decisions[old]
+            make_room(self._decisions, self._decision_limit)
             self._decisions[key] = decision
         return decision
 

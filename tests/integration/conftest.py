@@ -8,7 +8,6 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from okta_authorizer.localdev.lambda_context import FakeLambdaContext
 from okta_authorizer.localdev.ssm import LOCAL_AWS_ENV, local_ssm, put_parameter
 
 AUDIENCE = "api://beds"
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 _paths = itertools.count()
 
 
@@ -80,21 +78,6 @@ def reset_caches() -> None:
     """Forget settings, key sets, route store and authorizer."""
     settings.get_settings.cache_clear()
     service.reset()
-
-
-def load_event(name: str, token: str | None) -> dict[str, Any]:
-    """An event from events/ with the placeholder replaced by `token` (or the header removed)."""
-    text = (EVENTS / name).read_text(encoding="utf-8")
-    if token is None:
-        event: dict[str, Any] = json.loads(text)
-        event.pop("authorizationToken", None)
-        event.pop("identitySource", None)
-        for key in ("headers", "multiValueHeaders"):
-            if key in event:
-                event[key].pop("authorization", None)
-        return event
-    loaded: dict[str, Any] = json.loads(text.replace("<okta-access-token>", token))
-    return loaded
 
 
 @pytest.fixture

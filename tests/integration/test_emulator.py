@@ -7,8 +7,6 @@ lines and the runtime's peak RSS are written to the terminal at the end of the m
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts.invoke_local import AUDIENCE, Emulator, Invocation, insert_token, running_authorizer
+from scripts.invoke_local import AUDIENCE, Emulator, Invocation, running_authorizer
 
+from okta_authorizer import iam
+from okta_authorizer.localdev.events import load_event
 from okta_authorizer.localdev.issuer import LocalIssuer
 from okta_authorizer.localdev.keys import SigningKey, okta_claims
 
@@ -74,32 +74,12 @@ def emulator(rsa_key: SigningKey, figures: list[str]) -> Iterator[tuple[Emulator
         figures.append(f"peak RSS of the runtime process (VmHWM): {(peak or 0) / 1024:.1f} MiB")
 
 
-def _event(name: str) -> dict[str, Any]:
-    return dict(json.loads((REPO / "events" / f"{name}.json").read_text(encoding="utf-8")))
+def _event(name: str, token: str | None = None) -> dict[str, Any]:
+    return load_event(f"{name}.json", token)
 
 
 def _arn(event: dict[str, Any]) -> str:
     return str(event.get("methodArn") or event["routeArn"])
-
-
-def _matches(pattern: str, arn: str) -> bool:
-    # IAM resource matching: `*` spans any characters including `/`, `?` exactly one.
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, arn) is not None
-
-
-def _effect(policy: dict[str, Any], arn: str) -> str:
-    effects = set()
-    for statement in policy["Statement"]:
-        resources = statement["Resource"]
-        resources = resources if isinstance(resources, list) else [resources]
-        if statement["Action"] in ("execute-api:Invoke", ["execute-api:Invoke"]) and any(
-            _matches(r, arn) for r in resources
-        ):
-            effects.add(statement["Effect"])
-    if "Deny" in effects:
-        return "Deny"
-    return "Allow" if "Allow" in effects else "Deny (implicit)"
 
 
 def _invoke(
@@ -110,7 +90,7 @@ def _invoke(
     caller: str,
 ) -> Invocation:
     rie, _ = emulator
-    invocation = rie.invoke(insert_token(_event(name), token))
+    invocation = rie.invoke(_event(name, token))
     report = (invocation.report_line or "no REPORT line").replace("\t", "  ").strip()
     figures.append(f"{name:<12} {caller:<10} {report}")
     # Never a token (nor its signature) in what the function logs.
@@ -138,7 +118,7 @@ def test_emulator_caller_with_the_scope_gets_allow_policy(
     result = _invoke(emulator, figures, name, rsa_key.token(claims), "allowed").payload
     # THEN the policy allows exactly this request's ARN, for the token's subject
     assert result["principalId"] == claims["sub"]
-    assert _effect(result["policyDocument"], _arn(_event(name))) == "Allow"
+    assert iam.evaluate(result["policyDocument"], _arn(_event(name))) == "Allow"
     assert result["context"]["sub"] == claims["sub"]
     assert result["context"]["cid"] == claims["cid"]
     assert result["context"]["scope"] == " ".join(scopes)
@@ -157,7 +137,7 @@ def test_emulator_caller_without_the_scope_gets_deny_policy(
     result = _invoke(emulator, figures, name, rsa_key.token(claims), "no-scope").payload
     # THEN a policy (403), not an error (401): valid caller, route not allowed
     assert result["principalId"] == claims["sub"]
-    assert _effect(result["policyDocument"], _arn(_event(name))).startswith("Deny")
+    assert iam.evaluate(result["policyDocument"], _arn(_event(name))) != "Allow"
 
 
 @pytest.mark.parametrize("name", IDS, ids=IDS)

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from okta_authorizer import iam
+from okta_authorizer.localdev.events import load_event
 from okta_authorizer.localdev.issuer import Mode
 from okta_authorizer.localdev.keys import SigningKey, okta_claims
 from okta_authorizer.localdev.ssm import local_ssm
-from tests.integration.conftest import AUDIENCE, Harness, load_event
+from tests.integration.conftest import AUDIENCE, Harness
 
 ROUTES: dict[str, Any] = {
     "GET /beds": {"scopes": ["beds:read"]},
@@ -34,8 +35,22 @@ def requested_arn(event: dict[str, Any]) -> str:
     return str(event.get("methodArn") or event["routeArn"])
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+def decisions(log_stream: io.StringIO) -> list[dict[str, Any]]:
+    """The decision lines the handler wrote so far (one per invocation)."""
+    return [
+        json.loads(line)
+        for line in log_stream.getvalue().splitlines()
+        if line.startswith("{") and '"message":"decision"' in line
+    ]
+
+
+@pytest.fixture
+def audit(harness: Harness, log_stream: io.StringIO) -> io.StringIO:
+    """The decision lines, with metrics on as in production."""
+    for variable in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_DEV"):
+        harness.monkeypatch.delenv(variable, raising=False)
+    harness.configure()
+    return log_stream
 
 
 def effect(result: dict[str, Any], event: dict[str, Any]) -> str:
@@ -65,7 +80,7 @@ def test_handler_sample_event_with_granting_scope_is_allowed(
 
 @pytest.mark.parametrize("event_file", EVENT_FILES, ids=["rest-token", "rest-request", "http-v2"])
 def test_handler_sample_event_without_scope_is_denied_403(
-    harness: Harness, event_file: str
+    harness: Harness, audit: io.StringIO, event_file: str
 ) -> None:
     # GIVEN a valid token whose scope opens no route of the sample events
     harness.put_routes(ROUTES)
@@ -75,6 +90,12 @@ def test_handler_sample_event_without_scope_is_denied_403(
     result = harness.invoke(event)
     assert effect(result, event) != "Allow"
     assert result["principalId"]
+    [line] = decisions(audit)
+    assert (line["decision"], line["reason"], line.get("Denied")) == (
+        "deny",
+        "insufficient_scope",
+        1,
+    )
 
 
 def test_handler_http_api_simple_response_reports_decision(harness: Harness) -> None:
@@ -93,14 +114,27 @@ def test_handler_http_api_simple_response_reports_decision(harness: Harness) -> 
     assert "policyDocument" not in allowed
 
 
-def test_handler_unmapped_route_is_denied(harness: Harness) -> None:
+@pytest.mark.parametrize("answer", ["api-policy", "route-policy", "simple-response"])
+def test_handler_unmapped_route_is_denied(
+    harness: Harness, audit: io.StringIO, answer: str
+) -> None:
     # GIVEN a token with every scope, and a request to a route the map does not name
     harness.put_routes(ROUTES)
-    event = load_event("token.json", harness.token(scp=["beds:read", "beds:write", "beds:admin"]))
-    event["methodArn"] = event["methodArn"].replace("/GET/beds", "/GET/nurses")
+    if answer == "route-policy":
+        harness.configure(POLICY_MODE="route")
+    elif answer == "simple-response":
+        harness.configure(SIMPLE_RESPONSES="true")
+    name = "http-api-v2.json" if answer == "simple-response" else "token.json"
+    event = load_event(name, harness.token(scp=["beds:read", "beds:write", "beds:admin"]))
+    if answer == "simple-response":
+        event["routeKey"] = "GET /nurses"
+    else:
+        event["methodArn"] = event["methodArn"].replace("/GET/beds", "/GET/nurses")
 
-    # WHEN / THEN it is not allowed
+    # WHEN / THEN it is not allowed, and the audit line says why
     assert effect(harness.invoke(event), event) != "Allow"
+    [line] = decisions(audit)
+    assert (line["decision"], line["reason"]) == ("deny", "unmapped_route")
 
 
 def _bad_tokens(harness: Harness) -> dict[str, str | None]:
@@ -118,21 +152,34 @@ def _bad_tokens(harness: Harness) -> dict[str, str | None]:
     }
 
 
+# variant -> (reason code, whether judging it needs Okta's keys at all)
+BAD_TOKEN_REASONS = {
+    "missing": ("missing_token", False),
+    "garbage": ("malformed_token", False),
+    "expired": ("expired", True),
+    "wrong-audience": ("wrong_audience", True),
+    "forged": ("bad_signature", True),
+    "untrusted-issuer": ("untrusted_issuer", False),
+}
+
+
 @pytest.mark.parametrize("event_file", EVENT_FILES, ids=["rest-token", "rest-request", "http-v2"])
-@pytest.mark.parametrize(
-    "variant",
-    ["missing", "garbage", "expired", "wrong-audience", "forged", "untrusted-issuer"],
-)
+@pytest.mark.parametrize("variant", list(BAD_TOKEN_REASONS))
 def test_handler_invalid_token_raises_unauthorized(
-    harness: Harness, event_file: str, variant: str
+    harness: Harness, audit: io.StringIO, event_file: str, variant: str
 ) -> None:
     # GIVEN a working route map and an invalid token of some kind
     harness.put_routes(ROUTES)
     event = load_event(event_file, _bad_tokens(harness)[variant])
+    reason, needs_keys = BAD_TOKEN_REASONS[variant]
 
     # WHEN / THEN the handler raises exactly "Unauthorized" (API Gateway answers 401)
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         harness.invoke(event)
+    # AND the audit line names the reason; Okta is not asked for keys when none are needed
+    [line] = decisions(audit)
+    assert (line["decision"], line["reason"]) == ("unauthorized", reason)
+    assert (harness.issuer.count("keys") > 0) is needs_keys
 
 
 def test_handler_keys_unavailable_raises_500_not_unauthorized(harness: Harness) -> None:
@@ -163,7 +210,9 @@ def test_handler_invalid_token_wins_over_missing_route_map(harness: Harness) -> 
         harness.invoke(event)
 
 
-def test_handler_ssm_outage_while_warm_serves_last_good_map(harness: Harness) -> None:
+def test_handler_ssm_outage_while_warm_serves_last_good_map(
+    harness: Harness, audit: io.StringIO
+) -> None:
     # GIVEN a second SSM server that holds the map, refreshed on every call
     with local_ssm({}) as endpoint:
         harness.endpoint = endpoint
@@ -172,26 +221,36 @@ def test_handler_ssm_outage_while_warm_serves_last_good_map(harness: Harness) ->
         event = load_event("token.json", harness.token(scp=["beds:read"]))
         assert effect(harness.invoke(event), event) == "Allow"
     # WHEN that SSM server is gone
-    # THEN decisions keep coming from the last good map
+    # THEN decisions keep coming from the last good map, and the stale use is counted
     assert effect(harness.invoke(event), event) == "Allow"
+    assert decisions(audit)[-1].get("RoutesStaleServed") == 1
 
 
-def test_handler_invalid_map_pushed_while_warm_keeps_old_map(harness: Harness) -> None:
+def test_handler_invalid_map_pushed_while_warm_keeps_old_map(
+    harness: Harness, audit: io.StringIO
+) -> None:
     # GIVEN a warm authorizer with a valid map, refreshed on every call
     harness.put_routes(ROUTES)
     harness.configure(ROUTES_CACHE_SECONDS="0")
     event = load_event("token.json", harness.token(scp=["beds:read"]))
     assert effect(harness.invoke(event), event) == "Allow"
 
-    # WHEN someone overwrites it with a broken document, and then with an unknown field
+    # WHEN someone overwrites it with broken JSON, then with a stricter map that has an unknown
+    # field (it would deny this caller if it were applied)
     harness.put_raw("api", '{"routes": {"GET /beds": {"scopes": ["beds:read"]}')
     broken_json = harness.invoke(event)
-    harness.put_raw("api", json.dumps({"routes": {"GET /beds": {"scope": []}}}))
+    stricter = {"GET /beds": {"scopes": ["beds:admin"], "note": "x"}}
+    harness.put_raw("api", json.dumps({"routes": stricter}))
     unknown_field = harness.invoke(event)
 
-    # THEN the old map keeps deciding
+    # THEN the old map keeps deciding, each stale use counted
     assert effect(broken_json, event) == "Allow"
     assert effect(unknown_field, event) == "Allow"
+    assert [line.get("RoutesStaleServed") for line in decisions(audit)] == [None, 1, 1]
+
+    # AND a valid stricter map is picked up on the next call
+    harness.put_routes({"GET /beds": {"scopes": ["beds:admin"]}})
+    assert effect(harness.invoke(event), event) != "Allow"
 
 
 def test_handler_several_parameters_are_merged(harness: Harness) -> None:
@@ -246,7 +305,8 @@ def test_handler_context_holds_only_scalars(harness: Harness) -> None:
     assert all(isinstance(value, str | int | float | bool) for value in context.values())
     assert context["scope"] == "beds:read openid"
     assert context["email"] == "joy@example.com"
-    assert "Nurses" in str(context["groups"])
+    assert context["groups"] == "Nurses,Everyone"
+    assert context["profile"] == '{"ward":3}'
     assert {"sub", "cid", "uid", "iss", "jti", "exp"} <= set(context)
     assert isinstance(context["exp"], int)
 
@@ -276,6 +336,18 @@ def test_handler_policy_uses_the_partition_of_the_event(harness: Harness, partit
     assert iam.evaluate(result["policyDocument"], event["methodArn"]) == "Allow"
 
 
+def test_handler_route_mode_denies_without_scope(harness: Harness) -> None:
+    # GIVEN POLICY_MODE=route and a token without the route's scope
+    harness.put_routes(ROUTES)
+    harness.configure(POLICY_MODE="route")
+    event = load_event("request.json", harness.token(scp=["profile"]))
+
+    # WHEN / THEN the one statement names the requested resource and denies it
+    document = harness.invoke(event)["policyDocument"]
+    assert [s["Effect"] for s in document["Statement"]] == ["Deny"]
+    assert iam.evaluate(document, event["methodArn"]) == "Deny"
+
+
 def test_handler_route_mode_names_only_the_requested_resource(harness: Harness) -> None:
     # GIVEN POLICY_MODE=route
     harness.put_routes(ROUTES)
@@ -294,12 +366,9 @@ def test_handler_route_mode_names_only_the_requested_resource(harness: Harness) 
 
 
 def test_handler_decision_log_has_fields_and_never_the_token(
-    harness: Harness, log_stream: io.StringIO
+    harness: Harness, audit: io.StringIO
 ) -> None:
     # GIVEN metrics on (as in production), a valid token and a forged one
-    for variable in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_DEV"):
-        harness.monkeypatch.delenv(variable, raising=False)
-    harness.configure()
     harness.put_routes(ROUTES)
     token = harness.token(scp=["beds:read"], jti="AT.audit-me")
     forged = SigningKey(kid=harness.issuer.key.kid).token(
@@ -310,24 +379,20 @@ def test_handler_decision_log_has_fields_and_never_the_token(
     harness.invoke(load_event("token.json", token))
     with pytest.raises(Exception, match="Unauthorized"):
         harness.invoke(load_event("token.json", forged))
-    out = log_stream.getvalue()
+    out = audit.getvalue()
 
     # THEN one decision line each, with the audit fields, and no token or signature anywhere
-    decisions = [
-        json.loads(line)
-        for line in out.splitlines()
-        if line.startswith("{") and '"message":"decision"' in line
-    ]
-    assert [d["decision"] for d in decisions] == ["allow", "unauthorized"]
-    assert decisions[0]["jti"] == "AT.audit-me"
-    assert decisions[0]["route"] == "GET /beds"
-    assert decisions[1]["reason"] == "bad_signature"
-    assert all(d["function_request_id"] for d in decisions)
+    lines = decisions(audit)
+    assert [d["decision"] for d in lines] == ["allow", "unauthorized"]
+    assert lines[0]["jti"] == "AT.audit-me"
+    assert lines[0]["route"] == "GET /beds"
+    assert lines[1]["reason"] == "bad_signature"
+    assert all(d["function_request_id"] for d in lines)
     # AND each line is also the invocation's EMF document, carrying its metric
-    metrics = [[m["Name"] for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for d in decisions]
+    metrics = [[m["Name"] for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for d in lines]
     assert "Allowed" in metrics[0]
-    assert decisions[0]["Allowed"] == 1
+    assert lines[0]["Allowed"] == 1
     assert metrics[1] == ["Rejected"]
-    assert decisions[1]["Rejected"] == 1
+    assert lines[1]["Rejected"] == 1
     for secret in (token, forged, token.rsplit(".", 1)[1], forged.rsplit(".", 1)[1]):
         assert secret not in out

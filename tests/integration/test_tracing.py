@@ -10,7 +10,8 @@ import textwrap
 from pathlib import Path
 
 from okta_authorizer import iam
-from tests.integration.conftest import Harness, load_event
+from okta_authorizer.localdev.events import load_event
+from tests.integration.conftest import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTES = {"GET /beds": {"scopes": ["beds:read"]}}

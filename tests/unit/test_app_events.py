@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from okta_authorizer.app import to_request
 from okta_authorizer.errors import ConfigurationError
+from okta_authorizer.localdev.events import load_event
 from okta_authorizer.settings import Settings
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 SETTINGS = Settings(issuers=("https://acme.okta.com/oauth2/default",), audiences=("api://x",))
-HEADER = "Bearer a.b.c"
+TOKEN = "a.b.c"
+HEADER = f"Bearer {TOKEN}"
 
 
 def event(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(
-        (EVENTS / name).read_text(encoding="utf-8").replace("Bearer <okta-access-token>", HEADER)
-    )
-    return loaded
+    return load_event(name, TOKEN)
 
 
 def test_to_request_token_event_yields_token_and_method_arn() -> None:

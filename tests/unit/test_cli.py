@@ -184,13 +184,6 @@ def test_cli_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert "validate" in capsys.readouterr().out
 
 
-def test_cli_validate_files_keeps_the_old_entry_point(
-    sample_map_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cli.validate_files([sample_map_file]) == 0
-    assert "valid: 6 routes" in capsys.readouterr().out
-
-
 # -- routes diff ----------------------------------------------------------------------------------
 
 

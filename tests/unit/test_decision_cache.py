@@ -152,6 +152,24 @@ def test_cache_is_bounded_and_evicts_oldest() -> None:
     assert verifier.verify(TOKENS[0]) is not first
 
 
+def test_cache_decisions_are_bounded_and_oldest_is_decided_afresh() -> None:
+    # GIVEN an authorizer that may remember four decisions
+    world = World()
+    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,))
+    verifier = TokenVerifier(config, {ISSUER: world.key_set()}, clock=world.clock)
+    authorizer = Authorizer(config, verifier, world.store(), decision_cache_limit=4)
+    paths = ["/beds", "/wards", "/nurses", "/rooms", "/reports"]
+
+    # WHEN one token asks for five different routes
+    first = [authorizer.authorize(request(TOKENS[0], "GET", path)) for path in paths]
+
+    # THEN the oldest was dropped (decided again: a new object), the newest is still remembered
+    assert authorizer.authorize(request(TOKENS[0], "GET", paths[-1])) is first[-1]
+    again = authorizer.authorize(request(TOKENS[0], "GET", paths[0]))
+    assert again is not first[0]
+    assert again.allowed == first[0].allowed
+
+
 def test_cache_key_removed_from_key_set_rejects_cached_token() -> None:
     # GIVEN a token signed by key B, cached
     world = World()

@@ -182,7 +182,11 @@ REJECTED_CLAIMS: list[tuple[str, dict[str, Any], Reason]] = [
     ("exp-beyond-safe-integers", {"exp": 10**30}, Reason.MALFORMED_TOKEN),
     ("iat-string", {"iat": str(NOW)}, Reason.MALFORMED_TOKEN),
     ("iat-bool", {"iat": False}, Reason.MALFORMED_TOKEN),
+    ("iat-float", {"iat": NOW + 0.5}, Reason.MALFORMED_TOKEN),
+    ("iat-beyond-safe-integers", {"iat": 10**30}, Reason.MALFORMED_TOKEN),
     ("nbf-string", {"nbf": str(NOW)}, Reason.MALFORMED_TOKEN),
+    ("nbf-bool", {"nbf": True}, Reason.MALFORMED_TOKEN),
+    ("nbf-float", {"nbf": NOW - 0.5}, Reason.MALFORMED_TOKEN),
     ("exp-beyond-leeway", {"exp": NOW - SKEW - 1}, Reason.EXPIRED),
     ("exp-at-leeway-boundary", {"exp": NOW - SKEW}, Reason.EXPIRED),
     ("nbf-future-beyond-leeway", {"nbf": NOW + SKEW + 1}, Reason.NOT_YET_VALID),
@@ -218,13 +222,14 @@ def test_tokens_invalid_claims_are_rejected_with_reason(
     assert reason_of(verifier.verify, token) is reason
 
 
+@pytest.mark.parametrize("name", ["exp", "iat", "nbf"])
 def test_tokens_exp_1e999_in_raw_json_is_malformed(
-    verifier: TokenVerifier, rsa_key: SigningKey
+    verifier: TokenVerifier, rsa_key: SigningKey, name: str
 ) -> None:
-    # GIVEN a signed payload whose JSON text really says "exp":1e999 (infinity once parsed)
-    body = json.dumps(claims(exp=None), separators=(",", ":"))
-    payload = body[:-1] + ',"exp":1e999}'
-    assert '"exp":1e999' in payload
+    # GIVEN a signed payload whose JSON text really says e.g. "exp":1e999 (infinity once parsed)
+    body = json.dumps(claims(**{name: None}), separators=(",", ":"))
+    payload = body[:-1] + f',"{name}":1e999}}'
+    assert f'"{name}":1e999' in payload
     token = sign_raw(rsa_key, json.dumps({"kid": rsa_key.kid, "alg": "RS256"}), payload)
 
     # WHEN / THEN it is malformed, not an overflow and not a token that never expires

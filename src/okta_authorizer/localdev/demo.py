@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import logging
@@ -11,9 +10,9 @@ import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
+from okta_authorizer.localdev.events import load_event
 from okta_authorizer.localdev.issuer import LocalIssuer
 from okta_authorizer.localdev.keys import SigningKey, client_credentials_claims, okta_claims
 from okta_authorizer.localdev.lambda_context import FakeLambdaContext
@@ -23,8 +22,6 @@ from okta_authorizer.localdev.ssm import local_ssm, put_parameter
 AUDIENCE = "api://beds"
 ROUTES_PATH = "/okta-authorizer/demo/routes"
 REPORTING_CLIENT = "0oa1reportingjob"
-EVENTS_DIR = Path(__file__).resolve().parents[3] / "events"
-PLACEHOLDER = "<okta-access-token>"
 ARN_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
 
 
@@ -99,20 +96,15 @@ def mint_tokens(issuer: LocalIssuer) -> dict[str, str]:
 def build_event(case: Case, token: str) -> dict[str, Any]:
     """A real-shaped API Gateway event for the case, from the samples in events/."""
     name = {"token": "token.json", "request": "request.json", "http": "http-api-v2.json"}[case.kind]
-    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
-    header = f"Bearer {token}" if token else ""
+    event = load_event(name, token or None)
     arn = f"{ARN_PREFIX}/{case.method}{case.path}"
     if case.kind == "token":
-        event["authorizationToken"] = header
         event["methodArn"] = arn
     elif case.kind == "request":
-        event = copy.deepcopy(event)
         event["methodArn"] = arn
         event["resource"] = case.resource
         event["path"] = case.path
         event["httpMethod"] = case.method
-        event["headers"]["authorization"] = header
-        event["multiValueHeaders"]["authorization"] = [header]
         event["requestContext"]["resourcePath"] = case.resource
         event["requestContext"]["httpMethod"] = case.method
     else:
@@ -120,8 +112,6 @@ def build_event(case: Case, token: str) -> dict[str, Any]:
         event["routeKey"] = f"{case.method} {case.resource}"
         event["requestContext"]["routeKey"] = event["routeKey"]
         event["requestContext"]["http"]["method"] = case.method
-        event["identitySource"] = [header] if header else []
-        event["headers"]["authorization"] = header
     return event
 
 

@@ -7,7 +7,7 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -35,9 +35,12 @@ class SigningKey:
     kid: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     bits: int = 2048
     private: rsa.RSAPrivateKey = field(init=False, repr=False)
+    existing: InitVar[rsa.RSAPrivateKey | None] = None  # reuse a key instead of generating one
 
-    def __post_init__(self) -> None:
-        self.private = rsa.generate_private_key(public_exponent=65537, key_size=self.bits)
+    def __post_init__(self, existing: rsa.RSAPrivateKey | None) -> None:
+        self.private = existing or rsa.generate_private_key(
+            public_exponent=65537, key_size=self.bits
+        )
 
     def public_jwk(self, **extra: Any) -> dict[str, Any]:
         """The public key as Okta publishes it in `/v1/keys`."""
