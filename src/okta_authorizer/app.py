@@ -36,10 +36,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Authorize one API Gateway request (REST TOKEN, REST REQUEST or HTTP API 2.0 event)."""
     started = time.perf_counter()
     # Instead of @logger.inject_lambda_context (which rebuilds the formatter's keys every call,
-    # ~18 us) and @metrics.log_metrics (its flush ~54 us): the request id goes on every Powertools
-    # line, and the decision line carries the context keys and the metrics (observability.py).
+    # ~18 us) and @metrics.log_metrics (its flush ~54 us): start() puts the request id on every
+    # Powertools line, and the decision line carries the context keys and the metrics
+    # (observability.py).
     get_decision_log().start(context)
-    logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
     try:
         settings = get_settings()
         request = to_request(event, settings)

@@ -105,31 +105,34 @@ def api_policy(arn: MethodArn | str, route_map: RouteMap, token: AccessToken) ->
     Allow the resources of every rule the token meets; explicitly Deny the resources of every
     rule it does not meet that overlap an allowed one (IAM's `*` spans `/`, so `GET /a/*` would
     otherwise also open `GET /a/b/c`). With nothing allowed it denies the whole stage.
+
+    The document is built once per (map version, stage, granted rules) and shared by every
+    decision that needs it: callers must not modify it.
     """
-    granted = route_map.granted(token)
-    allow, deny = _compile_api_policy(route_map, _as_arn(arn).stage_arn, granted)
-    statements: list[dict[str, Any]] = []
-    if allow:
-        statements.append({"Action": ACTION, "Effect": "Allow", "Resource": list(allow)})
-    if deny:
-        statements.append({"Action": ACTION, "Effect": "Deny", "Resource": list(deny)})
-    return {"Version": POLICY_VERSION, "Statement": statements}
+    return _compile_api_policy(route_map, _as_arn(arn).stage_arn, route_map.granted(token))
 
 
 # Keyed by (map, stage ARN, granted rule keys); RouteMap hashes and compares by its version, so
-# a grant set is compiled once per map version. Returned as tuples so callers get fresh lists.
+# a grant set is compiled once per map version.
 @functools.lru_cache(maxsize=512)
 def _compile_api_policy(
     route_map: RouteMap, stage_arn: str, granted: frozenset[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+) -> dict[str, Any]:
     allowed = sorted({_stage_resource(stage_arn, r) for r in route_map.rules if r.key in granted})
     if not allowed:
-        return (), (f"{stage_arn}/*/*",)
+        return _document({"Action": ACTION, "Effect": "Deny", "Resource": [f"{stage_arn}/*/*"]})
     refused = {_stage_resource(stage_arn, r) for r in route_map.rules if r.key not in granted}
     denied = sorted(
         pattern for pattern in refused if any(patterns_overlap(pattern, allow) for allow in allowed)
     )
-    return tuple(allowed), tuple(denied)
+    statements = [{"Action": ACTION, "Effect": "Allow", "Resource": allowed}]
+    if denied:
+        statements.append({"Action": ACTION, "Effect": "Deny", "Resource": denied})
+    return _document(*statements)
+
+
+def _document(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
 
 
 def clear_policy_cache() -> None:
@@ -176,10 +179,7 @@ def route_policy(arn: MethodArn | str, allowed: bool) -> dict[str, Any]:
     # so an Allow would open more than the request: compile it as a Deny instead.
     exact = not _WILDCARDS.intersection(parsed.arn)
     effect = "Allow" if allowed and exact else "Deny"
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [{"Action": ACTION, "Effect": effect, "Resource": [parsed.arn]}],
-    }
+    return _document({"Action": ACTION, "Effect": effect, "Resource": [parsed.arn]})
 
 
 def build_context(token: AccessToken, extra_claims: tuple[str, ...]) -> dict[str, ContextValue]:

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Logger
 
 from okta_authorizer.localdev.lambda_context import FakeLambdaContext
 from okta_authorizer.observability import DecisionLog
@@ -170,3 +171,39 @@ def test_decision_line_level_and_metric_follow_the_outcome(level: str, metric: s
     [line] = lines(buffer)
     assert line["level"] == level
     assert published(line) == {("service",): {metric: 1}}
+
+
+def test_decision_line_with_a_lone_surrogate_in_a_field_is_still_one_json_line() -> None:
+    # GIVEN a route read from an event that carries a lone surrogate (orjson refuses to encode it)
+    log, buffer = decision_log()
+    fields = dict(ALLOW_FIELDS, decision="deny", route="GET /beds/\ud800")
+
+    # WHEN the line is written
+    log.write("INFO", fields, "Denied")
+
+    # THEN it is written all the same, escaped, with its metric
+    [line] = lines(buffer)
+    assert line["route"] == "GET /beds/\ud800"
+    assert published(line) == {("service",): {"Denied": 1}}
+    assert "\\ud800" in buffer.getvalue()
+
+
+def test_decision_log_start_puts_the_request_id_on_every_powertools_line() -> None:
+    # GIVEN a Powertools Logger and a decision log started for two invocations in turn
+    buffer = io.StringIO()
+    powertools = Logger(service="test", logger_handler=logging.StreamHandler(buffer))
+    log = DecisionLog(
+        service="okta-authorizer-test",
+        namespace=None,
+        metrics_enabled=False,
+        handler=powertools.registered_handler,
+        formatter=powertools.registered_formatter,
+    )
+
+    # WHEN each invocation writes an ordinary Powertools line
+    for request_id in ("req-1", "req-2"):
+        log.start(FakeLambdaContext(aws_request_id=request_id))
+        powertools.warning("route map is stale")
+
+    # THEN each line carries its own invocation's request id
+    assert [line["function_request_id"] for line in lines(buffer)] == ["req-1", "req-2"]
