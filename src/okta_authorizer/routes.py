@@ -123,7 +123,7 @@ class RouteMap:
 
     def granted(self, token: AccessToken) -> frozenset[str]:
         """The keys of every rule the token meets (`Rule.check` is None)."""
-        profile = self._profile(token)
+        profile = self.profile(token)
         if profile is None:
             return self._grant(token)
         found = self._grants.get(profile)
@@ -135,7 +135,12 @@ class RouteMap:
     def _grant(self, token: AccessToken) -> frozenset[str]:
         return frozenset(rule.key for rule in self.rules if rule.check(token) is None)
 
-    def _profile(self, token: AccessToken) -> tuple[Any, ...] | None:
+    def profile(self, token: AccessToken) -> tuple[Any, ...] | None:
+        """What this map's rules can see of a token (scopes, `cid`, the claims they name).
+
+        Tokens with equal profiles meet exactly the same rules. None for a claim value the
+        profile cannot hold (not a string or a list of strings): judge such a token directly.
+        """
         values: list[Any] = []
         for name in self._claim_names:
             value = token.claims.get(name)

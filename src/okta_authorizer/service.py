@@ -26,6 +26,8 @@ EventKind = Literal["token", "request", "http"]
 
 #: Decisions remembered per container (token x route); each holds a reference to a shared policy.
 DECISION_CACHE_LIMIT = 4096
+#: Verdicts remembered per container (route x token profile, per route-map version).
+VERDICT_CACHE_LIMIT = 4096
 
 
 # NamedTuples, not frozen dataclasses: built (and the request hashed) on every call, where the
@@ -53,6 +55,15 @@ class Decision(NamedTuple):
     response: Mapping[str, Any]
 
 
+class _Verdict(NamedTuple):
+    """What a request's route and a token's profile decide: shared by tokens of that profile."""
+
+    allowed: bool
+    reason: Reason | None
+    route: str
+    document: dict[str, Any]  # the IAM policy (unused for simple responses)
+
+
 class Authorizer:
     """Wires token verification, the route map and the policy compiler together."""
 
@@ -63,6 +74,7 @@ class Authorizer:
         routes: RouteStore,
         *,
         decision_cache_limit: int = DECISION_CACHE_LIMIT,
+        verdict_cache_limit: int = VERDICT_CACHE_LIMIT,
     ) -> None:
         self._settings = settings
         self._verifier = verifier
@@ -71,6 +83,9 @@ class Authorizer:
         # very AccessToken the decision was built on: it returns a new one whenever it re-verifies.
         self._decisions: dict[tuple[AuthorizationRequest, str], Decision] = {}
         self._decision_limit = decision_cache_limit
+        # (map version, arn, method, resource, token profile) -> verdict; see _decide.
+        self._verdicts: dict[tuple[Any, ...], _Verdict] = {}
+        self._verdict_limit = verdict_cache_limit
 
     def authorize(self, request: AuthorizationRequest) -> Decision:
         """Decide; raises TokenError (401), OutageError or ConfigurationError (500)."""
@@ -88,9 +103,32 @@ class Authorizer:
     def _decide(
         self, request: AuthorizationRequest, token: AccessToken, route_map: RouteMap
     ) -> Decision:
+        profile = route_map.profile(token)
+        if profile is None or self._verdict_limit <= 0:
+            verdict = self._judge(request, token, route_map)
+        else:
+            # Everything but the context depends only on the route asked for and the token's
+            # profile, so a new token of a known kind skips matching, checking and compiling.
+            key = (route_map.version, request.arn, request.method, request.resource, profile)
+            remembered = self._verdicts.get(key)
+            if remembered is None:
+                verdict = self._judge(request, token, route_map)
+                make_room(self._verdicts, self._verdict_limit)
+                self._verdicts[key] = verdict
+            else:
+                verdict = remembered
+        context = policy.build_context(token, self._settings.context_claims)
+        if request.simple:
+            response = policy.simple_response(verdict.allowed, context)
+        else:
+            response = policy.iam_response(token.sub, verdict.document, context)
+        return Decision(verdict.allowed, verdict.reason, verdict.route, token, response)
+
+    def _judge(
+        self, request: AuthorizationRequest, token: AccessToken, route_map: RouteMap
+    ) -> _Verdict:
         arn = policy.MethodArn.parse(request.arn)
         rule = self._find_rule(route_map, request, arn)
-        context = policy.build_context(token, self._settings.context_claims)
         if rule is None:
             reason: Reason | None = Reason.UNMAPPED_ROUTE
             route = f"{arn.method} {request.resource or arn.path}"
@@ -98,14 +136,11 @@ class Authorizer:
             reason = rule.check(token)
             route = rule.key
         allowed = reason is None
-        if request.simple:
-            response = policy.simple_response(allowed, context)
-        elif self._settings.policy_mode == "route":
-            response = policy.iam_response(token.sub, policy.route_policy(arn, allowed), context)
+        if self._settings.policy_mode == "route":
+            document = policy.route_policy(arn, allowed)
         else:
             document = policy.api_policy(arn, route_map, token)
-            response = policy.iam_response(token.sub, document, context)
-        return Decision(allowed, reason, route, token, response)
+        return _Verdict(allowed, reason, route, document)
 
     def _verify_while_loading_routes(self, header: str | None) -> tuple[AccessToken, RouteMap]:
         """Verify the token while the first route map loads, so a cold start waits one round trip.

@@ -38,11 +38,18 @@ ROUTE_MAPS = [
     {"GET /beds": {"scopes": ["beds:read"]}, "POST /beds": {"scopes": ["beds:write"]}},
     {"GET /beds": {"scopes": ["beds:admin"]}, "POST /beds": {"scopes": ["beds:read"]}},
     {"GET /beds": {"scopes": []}},
+    {
+        "GET /beds": {"scopes": ["beds:read"], "clients": ["0oa1webapp"]},
+        "POST /beds": {"scopes": [], "claims": {"groups": ["Nurses"]}},
+    },
 ]
 
 
-def _token(key: SigningKey, *, scopes: tuple[str, ...], issued: int, lifetime: int) -> str:
-    return key.token(okta_claims(ISSUER, AUDIENCE, scopes=scopes, now=issued, lifetime=lifetime))
+def _token(
+    key: SigningKey, *, scopes: tuple[str, ...], issued: int, lifetime: int, **extra: Any
+) -> str:
+    claims = okta_claims(ISSUER, AUDIENCE, scopes=scopes, now=issued, lifetime=lifetime, **extra)
+    return key.token(claims)
 
 
 # Minted once (RSA signing is slow): valid now, expiring soon, not yet valid, signed by either key.
@@ -52,6 +59,10 @@ TOKENS = [
     _token(KEY_B, scopes=("beds:read", "beds:admin"), issued=START, lifetime=600),
     _token(KEY_B, scopes=("beds:write",), issued=START + 300, lifetime=3600),
     _token(KEY_A, scopes=(), issued=START - 3000, lifetime=3100),
+    # Same scopes as the first, another client and a group: a different token profile.
+    _token(KEY_A, scopes=("beds:read",), issued=START, lifetime=3600, client_id="0oa1kiosk"),
+    _token(KEY_B, scopes=("beds:read",), issued=START, lifetime=3600, groups=["Nurses"]),
+    _token(KEY_B, scopes=("beds:read",), issued=START, lifetime=3600, groups="Nurses"),
 ]
 REQUESTS = [("GET", "/beds"), ("POST", "/beds"), ("DELETE", "/beds")]
 
@@ -80,7 +91,9 @@ class World:
         verifier = TokenVerifier(
             config, {ISSUER: key_set}, clock=self.clock, verified_cache_limit=limit
         )
-        return Authorizer(config, verifier, store, decision_cache_limit=limit)
+        return Authorizer(
+            config, verifier, store, decision_cache_limit=limit, verdict_cache_limit=limit
+        )
 
     def key_set(self) -> KeySet:
         return KeySet(ISSUER, fetcher=self.fetch, clock=self.clock, jwks_uri=f"{ISSUER}/v1/keys")
@@ -200,6 +213,31 @@ def test_cache_route_map_change_changes_decision() -> None:
     decision = authorizer.authorize(request(TOKENS[0]))
     assert not decision.allowed
     assert decision.reason is Reason.INSUFFICIENT_SCOPE
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "method", "outcomes"),
+    [
+        (0, 5, "GET", (None, Reason.CLIENT_NOT_ALLOWED)),
+        (6, 0, "POST", (None, Reason.INSUFFICIENT_SCOPE)),
+        (6, 7, "POST", (None, None)),
+    ],
+    ids=["same-scopes-other-client", "group-then-no-group", "group-list-then-group-string"],
+)
+def test_cache_verdict_is_shared_only_by_tokens_of_one_profile(
+    first: int, second: int, method: str, outcomes: tuple[Reason | None, Reason | None]
+) -> None:
+    # GIVEN a map with a client rule and a group rule, and a token of one profile judged first
+    world = World(route_map=3)
+    authorizer = world.authorizer(cached=True, key_set=world.key_set(), store=world.store())
+    one = authorizer.authorize(request(TOKENS[first], method))
+
+    # WHEN a token with the same scopes but another client or other groups asks for the route
+    two = authorizer.authorize(request(TOKENS[second], method))
+
+    # THEN each is judged on its own profile
+    assert (one.reason, two.reason) == outcomes
+    assert (one.allowed, two.allowed) == (outcomes[0] is None, outcomes[1] is None)
 
 
 operations = st.lists(
