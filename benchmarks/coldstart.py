@@ -16,7 +16,10 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import MutableMapping  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any, cast  # noqa: E402
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 def _ms(start: int, end: int) -> float:
@@ -31,7 +34,8 @@ def run_authorizer(event: dict[str, Any]) -> dict[str, Any]:
     imported = time.perf_counter_ns()
     from okta_authorizer.localdev.lambda_context import FakeLambdaContext
 
-    context = FakeLambdaContext()
+    # The stand-in has the attributes Powertools reads; it is not a LambdaContext subclass.
+    context = cast("LambdaContext", FakeLambdaContext())
     before = time.perf_counter_ns()
     result = lambda_handler(event, context)
     decided = time.perf_counter_ns()

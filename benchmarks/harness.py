@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import os
 import sys
 import tempfile
@@ -159,13 +160,14 @@ def run(plan: Plan, mode: str) -> dict[str, Any]:
         for name, cost in (
             ("log_powertools", observability_costs.measure_powertools_log),
             ("log_powertools_rfc3339", observability_costs.measure_powertools_log_rfc3339),
+            ("log_powertools_orjson", observability_costs.measure_powertools_log_orjson),
             ("log_stdlib_json", observability_costs.measure_stdlib_log),
             ("emf_powertools", observability_costs.measure_emf_flush),
             ("emf_hand_rolled", observability_costs.measure_emf_hand_rolled),
             ("decision_line", observability_costs.measure_decision_line),
         ):
             measures.append(
-                (Row(name, name), lambda cost=cost: cost(sink, plan.samples, plan.warmup))
+                (Row(name, name), functools.partial(cost, sink, plan.samples, plan.warmup))
             )
         rows = []
         for placeholder, measure in measures:

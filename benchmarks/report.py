@@ -34,7 +34,7 @@ def describe_machine() -> dict[str, Any]:
                 break
     except OSError:
         model = platform.processor() or "unknown"
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -66,7 +66,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
-def latency_lines(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
+def latency_lines(summaries: Sequence[dict[str, Any]]) -> Sequence[tuple[str, ...]]:
     """Table cells for the latency rows."""
     lines = [("row", "what", "n", "median us", "p99 us", "x bare (median)", "x bare (p99)")]
     for item in summaries:
@@ -87,7 +87,7 @@ def latency_lines(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
     return lines
 
 
-def other_lines(results: dict[str, Any]) -> list[tuple[str, ...]]:
+def other_lines(results: dict[str, Any]) -> Sequence[tuple[str, ...]]:
     """Table cells for cold start, memory and the random-kid flood."""
     lines = [("measure", "authorizer", "reference", "ratio / note")]
     cold = results.get("cold_start")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -12,6 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from benchmarks.environment import reset_caches, token_event
 from benchmarks.minting import split_token
 from benchmarks.timing import Row, sample
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 def measure_bare_rs256(public_key: rsa.RSAPublicKey, tokens: Sequence[str], warmup: int) -> Row:
@@ -69,10 +72,11 @@ def handler_call() -> Callable[[dict[str, Any]], dict[str, Any]]:
     from okta_authorizer.app import lambda_handler
     from okta_authorizer.localdev.lambda_context import FakeLambdaContext
 
-    context = FakeLambdaContext()
+    # The stand-in has the attributes Powertools reads; it is not a LambdaContext subclass.
+    context = cast("LambdaContext", FakeLambdaContext())
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        return lambda_handler(event, context)  # type: ignore[no-any-return]
+        return lambda_handler(event, context)
 
     return invoke
 

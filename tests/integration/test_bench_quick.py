@@ -25,9 +25,11 @@ LATENCY_ROWS = [
     "pyjwt_pyjwkclient",
     "log_powertools",
     "log_powertools_rfc3339",
+    "log_powertools_orjson",
     "log_stdlib_json",
     "emf_powertools",
     "emf_hand_rolled",
+    "decision_line",
 ]
 
 
