@@ -41,6 +41,40 @@ FULL = Plan(samples=5000, warmup=500, cold_runs=15, rss_invocations=100_000, flo
 QUICK = Plan(samples=300, warmup=50, cold_runs=2, rss_invocations=1_000, flood_tokens=1_000)
 
 
+@dataclass(frozen=True)
+class CpuShare:
+    """The machine's busy CPU time and this process's own, to tell what others used meanwhile."""
+
+    wall: float
+    machine: float
+    own: float
+
+    @classmethod
+    def now(cls) -> CpuShare:
+        """A reading: wall clock, CPU seconds of the whole machine (/proc/stat), of this process."""
+        times = os.times()
+        return cls(time.monotonic(), _machine_busy_seconds(), times.user + times.system)
+
+    def others_since(self) -> float | None:
+        """Cores other processes kept busy on average since this reading (None off Linux)."""
+        later = CpuShare.now()
+        if self.machine < 0 or later.machine < 0 or later.wall <= self.wall:
+            return None
+        others = (later.machine - self.machine) - (later.own - self.own)
+        return max(0.0, others / (later.wall - self.wall))
+
+
+def _machine_busy_seconds() -> float:
+    # First line of /proc/stat: cpu user nice system idle iowait irq softirq steal ... (ticks).
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return -1.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Command line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.harness", description=__doc__)
@@ -170,9 +204,11 @@ def run(plan: Plan, mode: str) -> dict[str, Any]:
                 (Row(name, name), functools.partial(cost, sink, plan.samples, plan.warmup))
             )
         rows = []
+        before = CpuShare.now()
         for placeholder, measure in measures:
             progress(f"measuring {placeholder.name}")
             rows.append(guarded(placeholder, measure))
+        results["other_cpu_cores"] = before.others_since()
         results["rows"] = summarize(rows)
         results["_rows"] = rows
 

@@ -188,11 +188,11 @@ def print_report(results: dict[str, Any], out: TextIO) -> None:
         f"\nmachine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}"
         f" ({results['mode']} mode)\n"
     )
-    busy = max(machine["load_average_1m"], results.get("load_average_end_1m", 0.0))
-    if busy > 0.5 * (machine["cores"] or 1):
+    others = results.get("other_cpu_cores")
+    if others is not None and others > 0.25:
         out.write(
-            f"WARNING: load average {busy:.1f} on {machine['cores']} cores: other work shared the"
-            " CPU, figures are inflated and noisy (p99 above all)\n"
+            f"WARNING: other processes kept {others:.2f} of {machine['cores']} cores busy during"
+            " the latency rows: figures are inflated and noisy (p99 above all)\n"
         )
     out.write("\n")
     out.write(render(latency_lines(results["rows"])) + "\n\n")
@@ -214,6 +214,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         f"Machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}; "
         f"{results['mode']} mode; {results['finished']}.",
         f"Packages: {', '.join(f'{k} {v}' for k, v in machine['packages'].items() if v)}.",
+        _other_cpu_sentence(results.get("other_cpu_cores")),
         "",
         render_markdown(latency_lines(results["rows"])),
         "",
@@ -221,6 +222,12 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "",
     ]
     path.write_text("\n".join(text), encoding="utf-8")
+
+
+def _other_cpu_sentence(others: float | None) -> str:
+    if others is None:
+        return "Other processes' CPU use during the latency rows: not measured (no /proc/stat)."
+    return f"Other processes kept {others:.2f} cores busy on average during the latency rows."
 
 
 def write_chart(rows: Sequence[Row], path: Path) -> None:
