@@ -301,6 +301,47 @@ def test_parameters_allowed_values_and_defaults(template: dict[str, Any]) -> Non
     assert params["AllowedClientIds"]["Default"] == ""
 
 
+def _evaluate(expression: Any, parameters: dict[str, str]) -> Any:
+    """The intrinsic functions a template Rule here may use: Ref, Fn::Equals, Fn::Not."""
+    if isinstance(expression, dict):
+        [(name, argument)] = expression.items()
+        if name == "Ref":
+            return parameters[argument]
+        if name == "Fn::Equals":
+            left, right = (_evaluate(item, parameters) for item in argument)
+            return str(left) == str(right)
+        if name == "Fn::Not":
+            return not _evaluate(argument[0], parameters)
+        raise AssertionError(f"unsupported intrinsic function {name}")
+    return expression
+
+
+def _rule_violations(template: dict[str, Any], parameters: dict[str, str]) -> list[str]:
+    violations = []
+    for name, rule in template["Rules"].items():
+        if not _evaluate(rule.get("RuleCondition", True), parameters):
+            continue
+        for assertion in rule["Assertions"]:
+            if not _evaluate(assertion["Assert"], parameters):
+                violations.append(name)
+    return violations
+
+
+@pytest.mark.parametrize(
+    ("mode", "cache_seconds", "refused"),
+    [("route", "300", True), ("route", "0", False), ("api", "300", False), ("api", "0", False)],
+    ids=["route-cached", "route-uncached", "api-cached", "api-uncached"],
+)
+def test_template_rules_refuse_route_mode_with_the_authorizer_cache_on(
+    template: dict[str, Any], mode: str, cache_seconds: str, refused: bool
+) -> None:
+    # GIVEN the parameter values a deployment passes
+    parameters = {"PolicyMode": mode, "AuthorizerCacheSeconds": cache_seconds}
+
+    # WHEN the template's Rules are evaluated THEN only route mode with a cache is refused
+    assert bool(_rule_violations(template, parameters)) is refused
+
+
 def test_authorizer_environment_never_logs_the_event(resources: dict[str, Any]) -> None:
     env = resources["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
     assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
