@@ -147,7 +147,8 @@ def _log_decision(decision: Decision, started: float) -> None:
         "kid": token.kid,
         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
     }
-    get_decision_log().write("INFO", fields, "Allowed" if decision.allowed else "Denied")
+    size = None if decision.policy_bytes is None else ("PolicyBytes", decision.policy_bytes)
+    get_decision_log().write("INFO", fields, "Allowed" if decision.allowed else "Denied", size=size)
 
 
 def _log_rejection(error: TokenError, started: float) -> None:

@@ -63,7 +63,7 @@ class DecisionLog:
         self._handler = handler
         self._formatter = formatter
         self._clock = clock
-        self._directive_cache: dict[tuple[tuple[str, ...], str | None], list[dict[str, Any]]] = {}
+        self._directive_cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         # name -> count, added by count() during an invocation (key-set fetches, stale maps...)
         self._pending: dict[str, int] = {}
@@ -99,10 +99,12 @@ class DecisionLog:
         metric: str,
         *,
         by_reason: bool = False,
+        size: tuple[str, int] | None = None,
     ) -> None:
         """Write the decision line: `fields`, `metric` + every pending count, as JSON + EMF.
 
-        `by_reason` also publishes `metric` per value of the line's `reason` field.
+        `by_reason` also publishes `metric` per value of the line's `reason` field; `size` is a
+        (name, bytes) metric published with the unit Bytes.
         """
         now = self._clock()
         document: dict[str, Any] = {
@@ -119,25 +121,35 @@ class DecisionLog:
         if self._metrics_enabled:
             # A metric named like a field of the line would overwrite it: never let it.
             names = tuple(name for name in counts if name not in document)
+            for name in names:
+                document[name] = counts[name]
+            size_name = None
+            if size is not None and size[0] not in document:
+                size_name, document[size[0]] = size
             by_reason = by_reason and isinstance(fields.get("reason"), str) and metric in names
             document["_aws"] = {
                 "Timestamp": int(now * 1000),
-                "CloudWatchMetrics": self._directives(names, metric if by_reason else None),
+                "CloudWatchMetrics": self._directives(
+                    names, size_name, metric if by_reason else None
+                ),
             }
-            for name in names:
-                document[name] = counts[name]
         self._emit(_encode_line(document))
 
-    def _directives(self, names: tuple[str, ...], by_reason: str | None) -> list[dict[str, Any]]:
+    def _directives(
+        self, names: tuple[str, ...], size: str | None, by_reason: str | None
+    ) -> list[dict[str, Any]]:
         """The EMF metric directives for these metric names, built once per combination."""
-        key = (names, by_reason)
+        key = (names, size, by_reason)
         directives = self._directive_cache.get(key)
         if directives is None:
+            metrics = [{"Name": name, "Unit": "Count"} for name in names]
+            if size is not None:
+                metrics.append({"Name": size, "Unit": "Bytes"})
             directives = [
                 {
                     "Namespace": self._namespace,
                     "Dimensions": [[SERVICE_DIMENSION]],
-                    "Metrics": [{"Name": name, "Unit": "Count"} for name in names],
+                    "Metrics": metrics,
                 }
             ]
             if by_reason is not None:

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+import orjson
+
 from okta_authorizer import policy
 from okta_authorizer.bounded import make_room
 from okta_authorizer.errors import Reason
@@ -53,6 +55,7 @@ class Decision(NamedTuple):
     route: str  # the rule key that judged the request, or the requested route if unmapped
     token: AccessToken
     response: Mapping[str, Any]
+    policy_bytes: int | None = None  # size of the IAM policy document as JSON; None if simple
 
 
 class _Verdict(NamedTuple):
@@ -62,6 +65,7 @@ class _Verdict(NamedTuple):
     reason: Reason | None
     route: str
     document: dict[str, Any]  # the IAM policy (unused for simple responses)
+    policy_bytes: int  # its size as compact JSON, for the PolicyBytes metric
 
 
 class Authorizer:
@@ -120,9 +124,11 @@ class Authorizer:
         context = policy.build_context(token, self._settings.context_claims)
         if request.simple:
             response = policy.simple_response(verdict.allowed, context)
-        else:
-            response = policy.iam_response(token.sub, verdict.document, context)
-        return Decision(verdict.allowed, verdict.reason, verdict.route, token, response)
+            return Decision(verdict.allowed, verdict.reason, verdict.route, token, response)
+        response = policy.iam_response(token.sub, verdict.document, context)
+        return Decision(
+            verdict.allowed, verdict.reason, verdict.route, token, response, verdict.policy_bytes
+        )
 
     def _judge(
         self, request: AuthorizationRequest, token: AccessToken, route_map: RouteMap
@@ -140,7 +146,7 @@ class Authorizer:
             document = policy.route_policy(arn, allowed)
         else:
             document = policy.api_policy(arn, route_map, token)
-        return _Verdict(allowed, reason, route, document)
+        return _Verdict(allowed, reason, route, document, len(orjson.dumps(document)))
 
     def _verify_while_loading_routes(self, header: str | None) -> tuple[AccessToken, RouteMap]:
         """Verify the token while the first route map loads, so a cold start waits one round trip.

@@ -114,6 +114,38 @@ def test_handler_http_api_simple_response_reports_decision(harness: Harness) -> 
     assert "policyDocument" not in allowed
 
 
+@pytest.mark.parametrize(
+    ("settings", "sized"),
+    [({}, True), ({"POLICY_MODE": "route"}, True), ({"SIMPLE_RESPONSES": "true"}, False)],
+    ids=["api-policy", "route-policy", "simple-response"],
+)
+def test_handler_decision_line_reports_the_policy_size_in_bytes(
+    harness: Harness, audit: io.StringIO, settings: dict[str, str], sized: bool
+) -> None:
+    # GIVEN an answer format, and a writer and a reader calling the reservation route
+    harness.put_routes(ROUTES)
+    harness.configure(**settings)
+    results = [
+        harness.invoke(load_event("http-api-v2.json", harness.token(scp=[scope])))
+        for scope in ("beds:write", "beds:read")
+    ]
+
+    # WHEN the decision lines are read
+    lines = decisions(audit)
+
+    # THEN each IAM answer publishes PolicyBytes: its policy document as compact JSON, in Bytes
+    assert [line["decision"] for line in lines] == ["allow", "deny"]
+    for line, result in zip(lines, results, strict=True):
+        units = {m["Name"]: m["Unit"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+        if sized:
+            expected = json.dumps(result["policyDocument"], separators=(",", ":"))
+            assert line["PolicyBytes"] == len(expected.encode())
+            assert units["PolicyBytes"] == "Bytes"
+        else:
+            assert "PolicyBytes" not in line
+            assert "PolicyBytes" not in units
+
+
 @pytest.mark.parametrize("answer", ["api-policy", "route-policy", "simple-response"])
 def test_handler_unmapped_route_is_denied(
     harness: Harness, audit: io.StringIO, answer: str

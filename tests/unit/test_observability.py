@@ -55,7 +55,7 @@ def published(document: dict[str, Any]) -> dict[tuple[str, ...], dict[str, float
         for dimensions in directive["Dimensions"]:
             assert all(isinstance(document[name], str) for name in dimensions)
             for metric in directive["Metrics"]:
-                assert metric["Unit"] == "Count"
+                assert metric["Unit"] == ("Bytes" if metric["Name"].endswith("Bytes") else "Count")
                 value = document[metric["Name"]]
                 assert isinstance(value, int | float)
                 assert not isinstance(value, bool)
@@ -207,3 +207,18 @@ def test_decision_log_start_puts_the_request_id_on_every_powertools_line() -> No
 
     # THEN each line carries its own invocation's request id
     assert [line["function_request_id"] for line in lines(buffer)] == ["req-1", "req-2"]
+
+
+def test_decision_line_size_metric_is_published_in_bytes_beside_the_counts() -> None:
+    # GIVEN an allow whose policy is 412 bytes, and a key-set fetch counted during the invocation
+    log, buffer = decision_log()
+    log.count("KeySetFetched")
+
+    # WHEN the line is written with the size
+    log.write("INFO", ALLOW_FIELDS, "Allowed", size=("PolicyBytes", 412))
+
+    # THEN the counts and the size are published together, the size in Bytes
+    [line] = lines(buffer)
+    assert published(line) == {("service",): {"KeySetFetched": 1, "Allowed": 1, "PolicyBytes": 412}}
+    [directive] = line["_aws"]["CloudWatchMetrics"]
+    assert {"Name": "PolicyBytes", "Unit": "Bytes"} in directive["Metrics"]
