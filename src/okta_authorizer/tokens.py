@@ -270,8 +270,9 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or _KID.fullmatch(kid) is None:
             raise TokenError("token header has no valid 'kid'")
-        typ = header.get("typ")
-        if typ is not None and (not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES):
+        # Present means a string (`"typ": null` is no more absent than any other odd value).
+        typ = header.get("typ", "jwt")
+        if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES:
             raise TokenError("token header 'typ' is not JWT or at+jwt")
         return alg, kid
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from okta_authorizer.errors import ConfigurationError, Reason, TokenError
@@ -664,3 +664,69 @@ def test_tokens_verifier_needs_a_key_set_for_every_issuer(rsa_key: SigningKey) -
     with pytest.raises(ConfigurationError) as caught:
         TokenVerifier(config, {ISSUER: key_set})
     assert caught.value.variable == "OKTA_ISSUER"
+
+
+ABSENT = object()  # a header member left out
+HEADER_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-2, 2)
+    | st.text(max_size=6)
+    | st.lists(st.text(max_size=3), max_size=2)
+)
+# Written out here rather than imported: the test states the rule, tokens.py implements it.
+POINTERS_AND_PROCESSING = {"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit", "b64", "zip"}
+
+
+def header_member(good: list[Any], bad: list[Any]) -> st.SearchStrategy[Any]:
+    # Good values half the time, so that headers one member away from valid are common.
+    return st.sampled_from(good) | st.sampled_from([ABSENT, *bad]) | HEADER_VALUES
+
+
+@settings(max_examples=400, deadline=None)
+@example(alg="RS256", kid="test-key-1", typ=None, extra={})
+@example(alg="RS256", kid="../../dev/null", typ=ABSENT, extra={})
+@example(alg="RS256", kid="test-key-1", typ=ABSENT, extra={"x5t": None})
+@given(
+    alg=header_member(["RS256"], ["RS384", "HS256", "ES256", "PS256", "none", "rs256", ""]),
+    kid=header_member(["test-key-1"], ["other-key", "../../dev/null", "", "k" * 129, "a b"]),
+    typ=header_member(
+        [ABSENT, "JWT", "jwt", "at+jwt", "AT+JWT"], ["JOSE", "application/at+jwt", "JWT "]
+    ),
+    extra=st.just({})
+    | st.dictionaries(
+        st.sampled_from([*sorted(POINTERS_AND_PROCESSING), "cty", "x-custom", "iss"]),
+        HEADER_VALUES,
+        max_size=2,
+    ),
+)
+def test_tokens_any_signed_header_passes_only_if_it_is_exactly_okta_shaped(
+    rsa_key: SigningKey, alg: Any, kid: Any, typ: Any, extra: dict[str, Any]
+) -> None:
+    # GIVEN a token really signed (RS256) by the issuer's key under an arbitrary JOSE header
+    key = rsa_key
+    members = {"alg": alg, "kid": kid, "typ": typ}
+    header = extra | {name: value for name, value in members.items() if value is not ABSENT}
+    victim = target([key.public_jwk()])
+    token = signed(key, header)
+
+    # WHEN it is verified
+    try:
+        victim.verifier.verify(token)
+        accepted, reason = True, None
+    except TokenError as error:
+        accepted, reason = False, error.reason
+
+    # THEN it passes exactly when the header is one Okta could have written: RS256, the
+    # published kid, no member that points at keys or changes processing, `typ` JWT or at+jwt
+    okta_shaped = (
+        alg == "RS256"
+        and kid == "test-key-1"
+        and POINTERS_AND_PROCESSING.isdisjoint(header)
+        and (typ is ABSENT or (isinstance(typ, str) and typ.lower() in {"jwt", "at+jwt"}))
+    )
+    assert accepted is okta_shaped, (header, reason)
+    # AND a header that fails is refused before the key set is ever asked
+    assert victim.fetcher.calls == (1 if okta_shaped else 0)
+    if isinstance(alg, str) and alg != "RS256":
+        assert reason is Reason.UNSUPPORTED_ALGORITHM
