@@ -161,6 +161,59 @@ def other_lines(results: dict[str, Any]) -> Sequence[tuple[str, ...]]:
     return lines
 
 
+#: The issue's budgets: (row or measure, what, limit, "max" or "min"). Compared and printed, never
+#: asserted: the harness measures, it does not pass or fail.
+BUDGETS = (
+    ("core_new_token", "decision core, new token (x bare)", 2.0, "max"),
+    ("core_same_token", "decision core, same token (x bare)", 0.3, "max"),
+    ("handler_new_token", "warm handler, new token (x bare)", 4.0, "max"),
+    ("handler_same_token", "warm handler, same token (x bare)", 2.5, "max"),
+    ("okta_speedup", "warm handler vs okta-jwt-verifier (times faster)", 2.0, "min"),
+    ("cold_start", "cold start (x import boto3 + SSM client)", 1.3, "max"),
+    ("peak_rss", "peak RSS after the memory run (MiB)", 128.0, "max"),
+    ("flood_requests", "key-set requests during the random-kid flood", 1.0, "max"),
+)
+
+
+def budget_figures(results: dict[str, Any]) -> dict[str, float | None]:
+    """The figure each budget is about, None where that measurement failed or did not run."""
+    rows = {row["name"]: row for row in results.get("rows", [])}
+
+    def ratio(name: str) -> float | None:
+        value = rows.get(name, {}).get("ratio_median")
+        return float(value) if value is not None else None
+
+    okta = rows.get("okta_jwt_verifier", {}).get("median_us")
+    handler = rows.get("handler_new_token", {}).get("median_us")
+    cold = results.get("cold_start") or {}
+    memory = results.get("memory") or {}
+    flood = results.get("jwks_flood") or {}
+    return {
+        "core_new_token": ratio("core_new_token"),
+        "core_same_token": ratio("core_same_token"),
+        "handler_new_token": ratio("handler_new_token"),
+        "handler_same_token": ratio("handler_same_token"),
+        "okta_speedup": okta / handler if okta and handler else None,
+        "cold_start": cold.get("ratio_total"),
+        "peak_rss": memory.get("after", {}).get("peak_rss_mb"),
+        "flood_requests": flood.get("keys_requests"),
+    }
+
+
+def budget_lines(results: dict[str, Any]) -> Sequence[tuple[str, ...]]:
+    """Table cells: each budget, the figure of this run and whether it is within it."""
+    figures = budget_figures(results)
+    lines = [("budget", "this run", "limit", "verdict")]
+    for key, title, limit, kind in BUDGETS:
+        figure = figures[key]
+        if figure is None:
+            lines.append((title, "-", f"{kind} {limit:g}", "not measured"))
+            continue
+        within = figure <= limit if kind == "max" else figure >= limit
+        lines.append((title, f"{figure:.3g}", f"{kind} {limit:g}", "met" if within else "MISSED"))
+    return lines
+
+
 def render(lines: Sequence[tuple[str, ...]]) -> str:
     """Fixed-width text table."""
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
@@ -196,7 +249,8 @@ def print_report(results: dict[str, Any], out: TextIO) -> None:
         )
     out.write("\n")
     out.write(render(latency_lines(results["rows"])) + "\n\n")
-    out.write(render(other_lines(results)) + "\n")
+    out.write(render(other_lines(results)) + "\n\n")
+    out.write(render(budget_lines(results)) + "\n")
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:
@@ -219,6 +273,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         render_markdown(latency_lines(results["rows"])),
         "",
         render_markdown(other_lines(results)),
+        "",
+        render_markdown(budget_lines(results)),
         "",
     ]
     path.write_text("\n".join(text), encoding="utf-8")

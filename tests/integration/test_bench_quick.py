@@ -80,6 +80,10 @@ def test_bench_quick_mode_runs_exits_zero(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "rs256_bare" in done.stdout
     assert "cold start" in done.stdout
+    # AND every budget of the issue has a figure and a verdict (met or MISSED, never asserted)
+    budgets = done.stdout.split("verdict", 1)[1]
+    assert "not measured" not in budgets
+    assert budgets.count(" met") + budgets.count("MISSED") == 8
 
 
 @pytest.mark.parametrize("name", LATENCY_ROWS, ids=LATENCY_ROWS)
