@@ -184,6 +184,39 @@ def _bad_tokens(harness: Harness) -> dict[str, str | None]:
     }
 
 
+def test_handler_unexpected_error_is_500_logged_by_type_with_nothing_leaked(
+    harness: Harness, audit: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a bug deep in the use case: an error that is not one of the authorizer's own
+    from okta_authorizer import app
+
+    class Broken:
+        def authorize(self, request: Any) -> Any:
+            raise KeyError("internal detail: nurse.joy@example.com")
+
+    monkeypatch.setattr(app, "get_authorizer", lambda _settings: Broken())
+    event = load_event("token.json", harness.token(scp=["beds:read"]))
+
+    # WHEN the handler runs
+    with pytest.raises(app.AuthorizerUnavailableError) as caught:
+        harness.invoke(event)
+
+    # THEN API Gateway gets a 500 whose message says nothing about the cause
+    assert str(caught.value) == "internal error"
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+    # AND the decision line records an error of that type, never the detail or the token
+    [line] = decisions(audit)
+    assert (line["decision"], line["reason"], line["detail"]) == (
+        "error",
+        "misconfigured",
+        "KeyError",
+    )
+    assert line["Unavailable"] == 1
+    out = audit.getvalue()
+    assert event["authorizationToken"].split(" ")[-1] not in out
+
+
 # variant -> (reason code, whether judging it needs Okta's keys at all)
 BAD_TOKEN_REASONS = {
     "missing": ("missing_token", False),

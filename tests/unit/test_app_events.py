@@ -49,10 +49,13 @@ def test_to_request_request_event_reads_header_in_any_case(spelling: str) -> Non
     assert (request.method, request.resource) == ("GET", "/beds/{bedId}")
 
 
-def test_to_request_request_event_without_header_yields_no_token() -> None:
-    # GIVEN a REQUEST event with no Authorization header
+@pytest.mark.parametrize(
+    "headers", [{"accept": "application/json"}, {}, None], ids=["other-headers", "empty", "null"]
+)
+def test_to_request_request_event_without_header_yields_no_token(headers: Any) -> None:
+    # GIVEN a REQUEST event with no Authorization header (API Gateway sends null for no headers)
     sample = event("request.json")
-    sample["headers"] = {"accept": "application/json"}
+    sample["headers"] = headers
 
     # WHEN / THEN no token (the verifier answers missing_token, 401)
     assert to_request(sample, SETTINGS).authorization is None
