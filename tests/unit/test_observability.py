@@ -222,3 +222,19 @@ def test_decision_line_size_metric_is_published_in_bytes_beside_the_counts() -> 
     assert published(line) == {("service",): {"KeySetFetched": 1, "Allowed": 1, "PolicyBytes": 412}}
     [directive] = line["_aws"]["CloudWatchMetrics"]
     assert {"Name": "PolicyBytes", "Unit": "Bytes"} in directive["Metrics"]
+
+
+def test_decision_line_without_a_handler_goes_to_standard_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a decision log with no logging handler to share (no Powertools Logger configured)
+    log = DecisionLog(service="okta-authorizer-test", namespace=None, metrics_enabled=True)
+
+    # WHEN a line is written
+    log.write("INFO", ALLOW_FIELDS, "Allowed")
+
+    # THEN it is one JSON line on standard output, in the default namespace
+    [line] = capsys.readouterr().out.splitlines()
+    document = json.loads(line)
+    assert document["decision"] == "allow"
+    assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "OktaAuthorizer"
