@@ -19,6 +19,7 @@ PACKAGES = (
     "aws-lambda-powertools",
     "boto3",
     "requests",
+    "orjson",
     "okta-jwt-verifier",
     "PyJWT",
 )
