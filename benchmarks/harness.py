@@ -231,7 +231,6 @@ def run(plan: Plan, mode: str) -> dict[str, Any]:
         results["jwks_flood"] = _guard_dict(
             lambda: flood.measure_flood(issuer, tokens[-1], plan.flood_tokens, sink)
         )
-    results["load_average_end_1m"] = os.getloadavg()[0]
     results["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return results
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from okta_authorizer.jwks import reset_key_sets
 from okta_authorizer.localdev.issuer import LocalIssuer
 from okta_authorizer.localdev.keys import SigningKey
 
@@ -21,3 +22,11 @@ def local_issuer(rsa_key: SigningKey) -> Iterator[LocalIssuer]:
     """A loopback Okta look-alike publishing `rsa_key`; stopped after the test."""
     with LocalIssuer(keys=[rsa_key]) as issuer:
         yield issuer
+
+
+@pytest.fixture
+def fresh_registry() -> Iterator[None]:
+    """The process-wide key-set registry emptied before and after the test."""
+    reset_key_sets()
+    yield
+    reset_key_sets()

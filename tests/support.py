@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from okta_authorizer.jwks import FetchResult
 from okta_authorizer.localdev.keys import b64url
+from okta_authorizer.tokens import AccessToken
 
 #: The route map of DESIGN.md ("The route map"), used by the route and policy tests.
 SAMPLE_ROUTES: dict[str, Any] = {
@@ -57,3 +58,30 @@ def ec_jwk(kid: str) -> dict[str, Any]:
         "x": b64url(numbers.x.to_bytes(32, "big")),
         "y": b64url(numbers.y.to_bytes(32, "big")),
     }
+
+
+#: The issuer of the tokens `access_token` builds.
+ACME_ISSUER = "https://acme.okta.com/oauth2/default"
+
+
+def access_token(
+    *scopes: str,
+    cid: str | None = "0oa1webapp",
+    sub: str = "nurse.joy@example.com",
+    uid: str | None = "00u1nursejoy",
+    jti: str | None = "AT.abc",
+    **claims: Any,
+) -> AccessToken:
+    """An AccessToken as the verifier returns it, with no token behind it (rule, policy tests)."""
+    all_claims = {"sub": sub, "cid": cid, "scp": list(scopes), "iss": ACME_ISSUER, **claims}
+    return AccessToken(
+        claims=all_claims,
+        scopes=scopes,
+        sub=sub,
+        cid=cid,
+        uid=uid,
+        jti=jti,
+        exp=1_800_003_600,
+        issuer=ACME_ISSUER,
+        kid="test-key-1",
+    )

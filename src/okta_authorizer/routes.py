@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from okta_authorizer.bounded import make_room
 from okta_authorizer.errors import Reason, RouteMapError
 
 if TYPE_CHECKING:
@@ -94,10 +93,6 @@ class _Node:
         self.greedy: dict[str, Rule] = {}  # method -> rule whose `{name+}` starts below this node
 
 
-#: Distinct token profiles (scopes, client, named claims) whose grants one route map remembers.
-GRANT_CACHE_LIMIT = 1024
-
-
 @dataclass(frozen=True, eq=False, slots=True)
 class RouteMap:
     """A validated, merged route map; equal content gives an equal `version` (and equality).
@@ -110,10 +105,9 @@ class RouteMap:
     _literal: dict[tuple[str, str], Rule] = field(repr=False)
     _by_shape: dict[tuple[str, tuple[str, ...]], Rule] = field(repr=False)
     _root: _Node = field(repr=False)
-    # Which rules a token meets depends only on its scopes, `cid` and the claims the rules name:
-    # remembered per such profile, so a new token of a known kind costs one dict lookup.
+    # Which rules a token meets depends only on its scopes, `cid` and the claims the rules name
+    # (its `profile`): the service remembers its verdicts per profile.
     _claim_names: tuple[str, ...] = field(default=(), repr=False)
-    _grants: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict, repr=False)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RouteMap) and other.version == self.version
@@ -123,16 +117,6 @@ class RouteMap:
 
     def granted(self, token: AccessToken) -> frozenset[str]:
         """The keys of every rule the token meets (`Rule.check` is None)."""
-        profile = self.profile(token)
-        if profile is None:
-            return self._grant(token)
-        found = self._grants.get(profile)
-        if found is None:
-            make_room(self._grants, GRANT_CACHE_LIMIT)
-            found = self._grants[profile] = self._grant(token)
-        return found
-
-    def _grant(self, token: AccessToken) -> frozenset[str]:
         return frozenset(rule.key for rule in self.rules if rule.check(token) is None)
 
     def profile(self, token: AccessToken) -> tuple[Any, ...] | None:

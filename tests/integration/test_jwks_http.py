@@ -20,7 +20,6 @@ from okta_authorizer.jwks import (
     HttpFetcher,
     KeySet,
     get_key_sets,
-    reset_key_sets,
 )
 from okta_authorizer.localdev.issuer import LocalIssuer, Mode
 from okta_authorizer.localdev.keys import SigningKey
@@ -140,13 +139,6 @@ def test_http_fetcher_refused_url_sends_nothing(url: str) -> None:
     with pytest.raises(FetchError, match="refused URL"):
         HttpFetcher(session=session)(url)
     assert refusing.sent == []
-
-
-@pytest.fixture
-def fresh_registry() -> Iterator[None]:
-    reset_key_sets()
-    yield
-    reset_key_sets()
 
 
 @pytest.mark.usefixtures("fresh_registry")

@@ -183,6 +183,29 @@ def test_cache_decisions_are_bounded_and_oldest_is_decided_afresh() -> None:
     assert again.allowed == first[0].allowed
 
 
+def test_cache_verdicts_are_bounded_and_oldest_is_judged_afresh() -> None:
+    # GIVEN route mode (a new policy document per judgement), no decision cache, four verdicts
+    world = World()
+    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,), policy_mode="route")
+    verifier = TokenVerifier(config, {ISSUER: world.key_set()}, clock=world.clock)
+    authorizer = Authorizer(
+        config, verifier, world.store(), decision_cache_limit=0, verdict_cache_limit=4
+    )
+    paths = ["/beds", "/wards", "/nurses", "/rooms", "/reports"]
+
+    def policy(path: str) -> Any:
+        return authorizer.authorize(request(TOKENS[0], "GET", path)).response["policyDocument"]
+
+    # WHEN one token profile asks for five different routes
+    first = [policy(path) for path in paths]
+
+    # THEN the newest verdict is reused (same document), the oldest was judged again
+    assert policy(paths[-1]) is first[-1]
+    again = policy(paths[0])
+    assert again is not first[0]
+    assert again == first[0]
+
+
 def test_cache_key_removed_from_key_set_rejects_cached_token() -> None:
     # GIVEN a token signed by key B, cached
     world = World()

@@ -798,13 +798,6 @@ def test_configured_non_loopback_http_jwks_uri_is_refused_without_fetching(
 
 
 # -- the registry ----------------------------------------------------------------------------
-@pytest.fixture
-def fresh_registry() -> Iterator[None]:
-    reset_key_sets()
-    yield
-    reset_key_sets()
-
-
 @pytest.mark.usefixtures("fresh_registry")
 def test_get_key_sets_builds_one_key_set_per_issuer_once_without_io() -> None:
     # GIVEN settings trusting two issuers

@@ -28,7 +28,7 @@ from okta_authorizer.policy import (
 )
 from okta_authorizer.routes import RouteMap, parse_route_map
 from okta_authorizer.tokens import AccessToken
-from tests.support import SAMPLE_ROUTES
+from tests.support import SAMPLE_ROUTES, access_token
 
 STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"
 ISSUER = "https://acme.okta.com/oauth2/default"
@@ -62,39 +62,17 @@ def sample_map() -> RouteMap:
     return parse_route_map({"/routes/beds": json.dumps({"routes": SAMPLE_ROUTES})})
 
 
-def make_token(
-    *scopes: str,
-    cid: str | None = "0oa1webapp",
-    uid: str | None = "00u1nursejoy",
-    jti: str | None = "AT.abc",
-    sub: str = "nurse.joy@example.com",
-    **claims: Any,
-) -> AccessToken:
-    all_claims = {"sub": sub, "cid": cid, "scp": list(scopes), "iss": ISSUER, **claims}
-    return AccessToken(
-        claims=all_claims,
-        scopes=scopes,
-        sub=sub,
-        cid=cid,
-        uid=uid,
-        jti=jti,
-        exp=1_800_003_600,
-        issuer=ISSUER,
-        kid="test-key-1",
-    )
-
-
 TOKENS: dict[str, AccessToken] = {
-    "nurse": make_token("beds:read", groups=["Nurses"]),
-    "ward-manager": make_token("beds:read", "beds:write", "beds:admin", groups=["Nurses"]),
-    "writer-without-admin": make_token("beds:write"),
-    "admin": make_token("admin", groups=["Admins"]),
-    "admin-scope-wrong-group": make_token("admin", groups="Nurses"),
-    "reporting-job": make_token(cid="0oa1reportingjob", uid=None, sub="0oa1reportingjob"),
-    "everything": make_token(
+    "nurse": access_token("beds:read", groups=["Nurses"]),
+    "ward-manager": access_token("beds:read", "beds:write", "beds:admin", groups=["Nurses"]),
+    "writer-without-admin": access_token("beds:write"),
+    "admin": access_token("admin", groups=["Admins"]),
+    "admin-scope-wrong-group": access_token("admin", groups="Nurses"),
+    "reporting-job": access_token(cid="0oa1reportingjob", uid=None, sub="0oa1reportingjob"),
+    "everything": access_token(
         "beds:read", "beds:write", "beds:admin", "admin", cid="0oa1reportingjob", groups="Admins"
     ),
-    "nothing": make_token(),
+    "nothing": access_token(),
 }
 
 
@@ -388,7 +366,7 @@ def test_api_policy_nested_route_under_granted_pattern_is_denied_explicitly(
 ) -> None:
     # GIVEN a map where `GET /beds/{bedId}` (GET/beds/*) also covers `GET /beds/{bedId}/notes`
     route_map = parse_route_map({"/routes": json.dumps({"routes": NESTED_ROUTES})})
-    token = make_token(*scopes)
+    token = access_token(*scopes)
     rule = route_map.match("GET", request_path)
     assert (rule is not None and rule.check(token) is None) is exact
 
@@ -420,8 +398,8 @@ def test_api_policy_depends_only_on_token_map_and_stage() -> None:
 
 def test_api_policy_same_grant_set_is_compiled_once_per_map_version() -> None:
     # GIVEN two different tokens that open the same rules
-    first = make_token("beds:read", sub="a@example.com", jti="AT.1")
-    second = make_token("beds:read", "unrelated", sub="b@example.com", jti="AT.2")
+    first = access_token("beds:read", sub="a@example.com", jti="AT.1")
+    second = access_token("beds:read", "unrelated", sub="b@example.com", jti="AT.2")
     route_map = sample_map()
 
     # WHEN both are compiled, against the map and an equal map loaded again
@@ -545,7 +523,7 @@ def test_iam_response_carries_principal_document_and_context() -> None:
 
 def test_build_context_standard_claims_are_scalars() -> None:
     # GIVEN an authorization-code token
-    token = make_token("beds:read", "openid")
+    token = access_token("beds:read", "openid")
 
     # WHEN
     context = build_context(token, ())
@@ -565,7 +543,7 @@ def test_build_context_standard_claims_are_scalars() -> None:
 
 def test_build_context_absent_claims_are_omitted() -> None:
     # GIVEN a token without cid, uid, jti, scopes
-    token = make_token(cid=None, uid=None, jti=None)
+    token = access_token(cid=None, uid=None, jti=None)
 
     # WHEN
     context = build_context(token, ("groups", "email"))
@@ -606,7 +584,7 @@ def test_build_context_absent_claims_are_omitted() -> None:
 )
 def test_build_context_extra_claim_becomes_scalar(value: Any, expected: Any) -> None:
     # GIVEN a token with an extra claim
-    token = make_token(extra=value)
+    token = access_token(extra=value)
 
     # WHEN
     context = build_context(token, ("extra",))
@@ -619,12 +597,12 @@ def test_build_context_extra_claim_becomes_scalar(value: Any, expected: Any) -> 
 @pytest.mark.parametrize("value", [None, float("nan")], ids=["null", "nan"])
 def test_build_context_unrepresentable_extra_claim_is_omitted(value: Any) -> None:
     # WHEN / THEN
-    assert "extra" not in build_context(make_token(extra=value), ("extra",))
+    assert "extra" not in build_context(access_token(extra=value), ("extra",))
 
 
 def test_build_context_extra_claim_never_replaces_standard_key() -> None:
     # GIVEN a token whose raw claims disagree with the verified fields
-    token = make_token(sub="verified@example.com")
+    token = access_token(sub="verified@example.com")
     claims = {**token.claims, "sub": "forged", "exp": "never"}
     forged = token._replace(claims=claims)
 
@@ -661,7 +639,7 @@ def test_build_context_extra_claim_never_replaces_standard_key() -> None:
 )
 def test_build_context_value_over_1kib_is_dropped(value: Any, kept: bool) -> None:
     # GIVEN a token with a large claim and a large sub
-    token = make_token(groups=value, sub="s" * 2000)
+    token = access_token(groups=value, sub="s" * 2000)
 
     # WHEN
     context = build_context(token, ("groups",))

@@ -19,6 +19,7 @@ from okta_authorizer.policy import (
 )
 from okta_authorizer.routes import RouteMap, parse_route_map
 from okta_authorizer.tokens import AccessToken
+from tests.support import access_token
 
 STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"
 SCOPES = ["s1", "s2", "s3"]
@@ -105,20 +106,8 @@ def tokens(draw: st.DrawFn) -> AccessToken:
     scopes = tuple(draw(_HELD_SCOPES))
     cid = draw(_CIDS)
     groups: Any = draw(_HELD_GROUPS)
-    claims: dict[str, Any] = {"sub": "user", "cid": cid, "scp": list(scopes)}
-    if groups is not None:
-        claims["groups"] = groups
-    return AccessToken(
-        claims=claims,
-        scopes=scopes,
-        sub="user",
-        cid=cid,
-        uid=None,
-        jti="AT.1",
-        exp=1_800_000_000,
-        issuer="https://acme.okta.com/oauth2/default",
-        kid="k",
-    )
+    claims: dict[str, Any] = {} if groups is None else {"groups": groups}
+    return access_token(*scopes, cid=cid, sub="user", uid=None, jti="AT.1", **claims)
 
 
 def draw_request(data: st.DataObject, route_map: RouteMap) -> Request:

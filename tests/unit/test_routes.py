@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from okta_authorizer.errors import Reason, RouteMapError
 from okta_authorizer.routes import RouteMap, parse_route_map
-from okta_authorizer.tokens import AccessToken
-from tests.support import SAMPLE_ROUTES
+from tests.support import SAMPLE_ROUTES, access_token
 
 PARAM = "/okta-authorizer/dev/routes/beds"
 
@@ -40,21 +39,6 @@ def doc(routes: dict[str, Any]) -> str:
 
 def sample_map() -> RouteMap:
     return parse_route_map({PARAM: doc(SAMPLE_ROUTES)})
-
-
-def make_token(*scopes: str, cid: str | None = "0oa1webapp", **claims: Any) -> AccessToken:
-    all_claims = {"sub": "nurse.joy@example.com", "cid": cid, "scp": list(scopes), **claims}
-    return AccessToken(
-        claims=all_claims,
-        scopes=scopes,
-        sub="nurse.joy@example.com",
-        cid=cid,
-        uid="00u1nursejoy",
-        jti="AT.1",
-        exp=1_800_003_600,
-        issuer="https://acme.okta.com/oauth2/default",
-        kid="test-key-1",
-    )
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -506,7 +490,7 @@ def test_rule_check_scopes_any_or_all(
     rule = rule_of("GET /beds", {"scopes": ["beds:read", "beds:admin"], "match": match})
 
     # WHEN / THEN
-    assert rule.check(make_token(*held)) == expected
+    assert rule.check(access_token(*held)) == expected
 
 
 @pytest.mark.parametrize("match", ["any", "all"], ids=["any", "all"])
@@ -515,7 +499,7 @@ def test_rule_check_empty_scopes_needs_no_scope(match: str) -> None:
     rule = rule_of("GET /health", {"scopes": [], "match": match})
 
     # WHEN / THEN a token without scopes passes
-    assert rule.check(make_token()) is None
+    assert rule.check(access_token()) is None
 
 
 @pytest.mark.parametrize(
@@ -535,7 +519,7 @@ def test_rule_check_clients(
     rule = {r.key: r for r in sample_map().rules}["GET /reports"]
 
     # WHEN / THEN
-    assert rule.check(make_token(*held, cid=cid)) == expected
+    assert rule.check(access_token(*held, cid=cid)) == expected
 
 
 @pytest.mark.parametrize(
@@ -568,7 +552,7 @@ def test_rule_check_claims(claims: dict[str, Any], expected: Reason | None) -> N
     rule = {r.key: r for r in sample_map().rules}["ANY /admin/{proxy+}"]
 
     # WHEN / THEN
-    assert rule.check(make_token("admin", **claims)) == expected
+    assert rule.check(access_token("admin", **claims)) == expected
 
 
 def test_rule_check_every_claim_entry_must_share_a_value() -> None:
@@ -578,9 +562,9 @@ def test_rule_check_every_claim_entry_must_share_a_value() -> None:
     )
 
     # WHEN / THEN one condition met is not enough
-    assert rule.check(make_token(groups=["Nurses"], ward="east")) is None
-    assert rule.check(make_token(groups=["Nurses"], ward="south")) is Reason.INSUFFICIENT_SCOPE
-    assert rule.check(make_token(ward="north")) is Reason.INSUFFICIENT_SCOPE
+    assert rule.check(access_token(groups=["Nurses"], ward="east")) is None
+    assert rule.check(access_token(groups=["Nurses"], ward="south")) is Reason.INSUFFICIENT_SCOPE
+    assert rule.check(access_token(ward="north")) is Reason.INSUFFICIENT_SCOPE
 
 
 def test_rule_check_missing_scope_reported_before_client() -> None:
@@ -588,9 +572,9 @@ def test_rule_check_missing_scope_reported_before_client() -> None:
     rule = rule_of("GET /x", {"scopes": ["s"], "clients": ["c"]})
 
     # WHEN / THEN
-    assert rule.check(make_token(cid="other")) is Reason.INSUFFICIENT_SCOPE
-    assert rule.check(make_token("s", cid="other")) is Reason.CLIENT_NOT_ALLOWED
-    assert rule.check(make_token("s", cid="c")) is None
+    assert rule.check(access_token(cid="other")) is Reason.INSUFFICIENT_SCOPE
+    assert rule.check(access_token("s", cid="other")) is Reason.CLIENT_NOT_ALLOWED
+    assert rule.check(access_token("s", cid="c")) is None
 
 
 GRANT_MAP = {
@@ -599,7 +583,7 @@ GRANT_MAP = {
     "ANY /admin/{proxy+}": {"scopes": [], "claims": {"groups": ["Admins"], "dept": ["icu"]}},
     "GET /reports": {"scopes": [], "clients": ["0oa1reportingjob"]},
 }
-# Few distinct values, so that profiles repeat (the cache is hit) and differ only in claims.
+# Few distinct values, so that profiles repeat and differ only in claims.
 claim_values = st.sampled_from(
     [None, "Admins", "icu", ["Admins"], ["icu", "Admins"], ["Nurses"], [1, "Admins"], 3, {"a": 1}]
 )
@@ -614,10 +598,10 @@ profiles = st.tuples(
 def test_route_map_granted_same_scopes_different_claims_are_told_apart() -> None:
     # GIVEN two tokens alike in scopes and client, one in the Admins group of the ICU
     route_map = parse_route_map({PARAM: json.dumps({"routes": GRANT_MAP})})
-    plain = make_token("beds:read")
-    admin = make_token("beds:read", groups=["Admins"], dept="icu")
+    plain = access_token("beds:read")
+    admin = access_token("beds:read", groups=["Admins"], dept="icu")
 
-    # WHEN / THEN the first answer is not reused for the second
+    # WHEN / THEN each is granted by its own claims, in any order
     assert route_map.granted(plain) == {"GET /beds"}
     assert route_map.granted(admin) == {"GET /beds", "ANY /admin/{proxy+}"}
     assert route_map.granted(plain) == {"GET /beds"}
@@ -628,14 +612,14 @@ def test_route_map_granted_same_scopes_different_claims_are_told_apart() -> None
 def test_route_map_granted_always_equals_checking_every_rule(
     sequence: list[tuple[list[str], str | None, Any, Any]],
 ) -> None:
-    # GIVEN one map (so its grant cache fills up and is hit) and tokens of random profiles
+    # GIVEN one map and tokens of random profiles
     route_map = parse_route_map({PARAM: json.dumps({"routes": GRANT_MAP})})
     for scopes, cid, groups, dept in sequence:
         claims = {
             name: value for name, value in (("groups", groups), ("dept", dept)) if value is not None
         }
-        token = make_token(*scopes, cid=cid, **claims)
+        token = access_token(*scopes, cid=cid, **claims)
 
-        # WHEN / THEN the remembered grant set is exactly what Rule.check says, every time
+        # WHEN / THEN the grant set is exactly what Rule.check says, every time
         expected = frozenset(rule.key for rule in route_map.rules if rule.check(token) is None)
         assert route_map.granted(token) == expected
