@@ -15,10 +15,9 @@ from benchmarks.timing import Row
 
 PACKAGES = (
     "cryptography",
-    "python-jose",
     "aws-lambda-powertools",
     "boto3",
-    "requests",
+    "urllib3",
     "orjson",
     "okta-jwt-verifier",
     "PyJWT",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,11 @@ import pytest
 from okta_authorizer.jwks import reset_key_sets
 from okta_authorizer.localdev.issuer import LocalIssuer
 from okta_authorizer.localdev.keys import SigningKey
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Importing the handler pauses the collector until its first call; tests run with it on."""
+    gc.enable()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
-import requests
+import certifi
+import urllib3
+from urllib3.util import make_headers
 
 from okta_authorizer.errors import KeysUnavailableError, Reason, TokenError
 from okta_authorizer.settings import Settings
@@ -68,6 +70,8 @@ class VerificationKey:
     kid: str
     alg: str | None  # the JWK's `alg` if it had one
     jwk: Mapping[str, Any]  # public members only: kty, kid, n, e (+ alg, use if present)
+    modulus: int  # n and e decoded, the numbers the signature check is built from
+    exponent: int
 
 
 def parse_cache_control(value: str | None) -> int | None:
@@ -89,7 +93,7 @@ def parse_cache_control(value: str | None) -> int | None:
 
 
 class HttpFetcher:
-    """Fetches JSON with one pooled session, tight timeouts, a body cap and no redirects."""
+    """Fetches JSON with one connection pool, tight timeouts, a body cap and no redirects."""
 
     def __init__(
         self,
@@ -97,12 +101,12 @@ class HttpFetcher:
         connect_timeout: float = 1.0,
         read_timeout: float = 2.0,
         max_bytes: int = MAX_BODY_BYTES,
-        session: requests.Session | None = None,
+        pool: urllib3.PoolManager | None = None,
     ) -> None:
-        self._timeout = (connect_timeout, read_timeout)
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._max_bytes = max_bytes
-        self._session = session
-        self._session_lock = threading.Lock()
+        self._pool = pool
+        self._pool_lock = threading.Lock()
 
     def __call__(self, url: str) -> FetchResult:
         """GET `url` and parse its JSON body; raises FetchError on any failure."""
@@ -110,18 +114,26 @@ class HttpFetcher:
         if problem is not None:
             raise FetchError(f"refused URL: {problem}")
         try:
-            response = self._get_session().get(
+            response = self._get_pool().request(
+                "GET",
                 url,
+                headers=_REQUEST_HEADERS,
                 timeout=self._timeout,
-                allow_redirects=False,
-                stream=True,
-                headers={"Accept": "application/json"},
+                # No retries and no redirects: a 3xx comes back as itself and is refused below.
+                retries=False,
+                redirect=False,
+                preload_content=False,
             )
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             raise FetchError(f"request failed ({type(exc).__name__})") from None
-        with response:
+        try:
             body = self._read_body(response)
             max_age = parse_cache_control(response.headers.get("Cache-Control"))
+        finally:
+            # A fully read body has already handed its connection back to the pool; a partial
+            # one (bad status, over the cap) closes it, as requests' `with response:` does.
+            response.close()
+            response.release_conn()
         try:
             document = json.loads(body)
         except (ValueError, RecursionError):
@@ -129,31 +141,39 @@ class HttpFetcher:
             raise FetchError("response is not JSON") from None
         return FetchResult(document=document, max_age=max_age)
 
-    def _get_session(self) -> requests.Session:
-        with self._session_lock:
-            if self._session is None:
-                session = requests.Session()
-                # No proxies or .netrc credentials from the environment: keys come straight
-                # from the issuer, and nothing is sent anywhere else.
-                session.trust_env = False
-                self._session = session
-            return self._session
+    def _get_pool(self) -> urllib3.PoolManager:
+        with self._pool_lock:
+            if self._pool is None:
+                # A PoolManager reads no proxy or .netrc settings from the environment: keys come
+                # straight from the issuer, and nothing is sent anywhere else. Same CA bundle
+                # (certifi) and pool sizes as the requests session this replaces.
+                self._pool = urllib3.PoolManager(
+                    num_pools=10, maxsize=10, block=False, ca_certs=certifi.where()
+                )
+            return self._pool
 
-    def _read_body(self, response: requests.Response) -> bytes:
-        if response.status_code != 200:
-            raise FetchError(f"HTTP status {response.status_code}")
+    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+        if response.status != 200:
+            raise FetchError(f"HTTP status {response.status}")
         declared = response.headers.get("Content-Length")
         if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):
             raise FetchError(f"declared body size exceeds {self._max_bytes} bytes")
         body = bytearray()
         try:
-            for chunk in response.iter_content(chunk_size=16 * 1024):
+            for chunk in response.stream(16 * 1024, decode_content=True):
                 body += chunk
                 if len(body) > self._max_bytes:
                     raise FetchError(f"body exceeds {self._max_bytes} bytes")
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             raise FetchError(f"reading the body failed ({type(exc).__name__})") from None
         return bytes(body)
+
+
+# What the requests session sent: JSON wanted, and the encodings urllib3 can decode.
+_REQUEST_HEADERS = {
+    "Accept": "application/json",
+    "Accept-Encoding": make_headers(accept_encoding=True)["accept-encoding"],
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,24 +367,29 @@ def vet_keys(issuer: str, entries: list[Any]) -> dict[str, VerificationKey]:
             kid_counts[entry["kid"]] = kid_counts.get(entry["kid"], 0) + 1
     keys: dict[str, VerificationKey] = {}
     for index, entry in enumerate(entries):
-        problem = vet_key(entry)
-        if problem is None and kid_counts[entry["kid"]] > 1:
-            problem = "its kid appears more than once in the key set (ambiguous)"
-        if problem is not None:
+        vetted = vet_key(entry)
+        if not isinstance(vetted, str) and kid_counts[entry["kid"]] > 1:
+            vetted = "its kid appears more than once in the key set (ambiguous)"
+        if isinstance(vetted, str):
             raw_kid = entry.get("kid") if isinstance(entry, dict) else None
             shown = repr(raw_kid[:_LOG_KID_CHARS]) if isinstance(raw_kid, str) else f"#{index}"
-            logger.warning("key %s of %s rejected: %s", shown, issuer, problem)
+            logger.warning("key %s of %s rejected: %s", shown, issuer, vetted)
             continue
         kid: str = entry["kid"]
         jwk = {m: entry[m] for m in _PUBLIC_MEMBERS if m in entry}
         keys[kid] = VerificationKey(
-            issuer=issuer, kid=kid, alg=entry.get("alg"), jwk=MappingProxyType(jwk)
+            issuer=issuer,
+            kid=kid,
+            alg=entry.get("alg"),
+            jwk=MappingProxyType(jwk),
+            modulus=vetted[0],
+            exponent=vetted[1],
         )
     return keys
 
 
-def vet_key(entry: Any) -> str | None:
-    """Why one JWK may not verify access tokens, or None if it may."""
+def vet_key(entry: Any) -> str | tuple[int, int]:
+    """Why one JWK may not verify access tokens, or its public numbers (n, e) if it may."""
     if not isinstance(entry, dict):
         return "not a JSON object"
     if not isinstance(entry.get("kid"), str) or not entry["kid"]:
@@ -392,7 +417,7 @@ def vet_key(entry: Any) -> str | None:
         return f"modulus shorter than {MIN_RSA_BITS} bits"
     if exponent < 3 or exponent % 2 == 0:
         return "e is not a valid RSA public exponent"
-    return None
+    return modulus, exponent
 
 
 def _b64url_int(value: Any) -> int | None:

@@ -1,4 +1,4 @@
-"""Access-token validation; the only module that imports python-jose."""
+"""Access-token validation: the RSA key is built and checked with `cryptography` directly."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from typing import Any, NamedTuple
 
 import orjson
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from jose import jwk as jose_jwk
-from jose.exceptions import JOSEError
 
 from okta_authorizer.bounded import make_room
 from okta_authorizer.errors import ConfigurationError, Reason, TokenError
@@ -57,7 +55,7 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
 _PKCS1V15 = padding.PKCS1v15()
 #: Verified tokens remembered per container. A token's claims are ~1 KiB, so this stays a few MB.
 VERIFIED_CACHE_LIMIT = 2048
-# Everything json, base64 and python-jose raise on hostile input (UnicodeDecodeError and
+# Everything json, base64 and cryptography raise on hostile input (UnicodeDecodeError and
 # binascii.Error are ValueErrors); anything else is a bug and must surface as one.
 _PARSE_ERRORS = (
     ValueError,
@@ -66,7 +64,6 @@ _PARSE_ERRORS = (
     RecursionError,
     KeyError,
     IndexError,
-    JOSEError,
 )
 
 
@@ -319,13 +316,13 @@ class TokenVerifier:
         cached = self._key_objects.get(cache_key)
         if cached is not None and (cached[0] is key or cached[0] == key):
             return cached[1]
-        # Only the public members: a stray private member must never turn this into a signing key.
-        public = {"kty": key.jwk.get("kty"), "n": key.jwk.get("n"), "e": key.jwk.get("e")}
+        # Only the public numbers n and e: a stray private member can never turn this into a
+        # signing key. jwks.vet_key has checked kty, the 2048-bit floor and the exponent already.
         try:
-            # jose validates and builds the key; its PEM export hands the same public key to
-            # cryptography, which then checks every signature directly.
-            key_object = jose_jwk.construct(public, algorithm=alg)
-            public_key = serialization.load_pem_public_key(key_object.to_pem())
+            if key.jwk.get("kty") != "RSA":
+                raise ValueError("not an RSA JWK")
+            # cryptography checks the numbers again (odd e, 3 <= e < n) and builds the key.
+            public_key = rsa.RSAPublicNumbers(key.exponent, key.modulus).public_key()
         except _PARSE_ERRORS:
             logger.warning("Key %r of %s cannot be used for %s", key.kid, key.issuer, alg)
             raise TokenError("signing key cannot be used", reason=Reason.UNKNOWN_KEY) from None

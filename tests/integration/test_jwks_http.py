@@ -10,8 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import requests
-from requests.adapters import BaseAdapter
+import urllib3
 
 from okta_authorizer.errors import KeysUnavailableError, Reason
 from okta_authorizer.jwks import (
@@ -29,19 +28,21 @@ from tests.support import ManualClock
 KID = "test-key-1"  # the kid `local_issuer` publishes
 
 
-class RefusingAdapter(BaseAdapter):
-    """A transport that records what would have been sent and sends nothing."""
+class RefusingPool(urllib3.PoolManager):
+    """A connection pool that records, and does not send, what goes to `prefix` (all by default)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "") -> None:
         super().__init__()
+        self.prefix = prefix
         self.sent: list[str] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.sent.append(str(request.url))
-        raise requests.ConnectionError("this test allows no request to this address")
-
-    def close(self) -> None:
-        """Nothing to release."""
+    def urlopen(  # type: ignore[override]
+        self, method: str, url: str, redirect: bool = True, **kw: Any
+    ) -> urllib3.BaseHTTPResponse:
+        if not url.startswith(self.prefix):
+            return super().urlopen(method, url, redirect=redirect, **kw)
+        self.sent.append(url)
+        raise urllib3.exceptions.ProtocolError("this test allows no request to this address")
 
 
 def key_set_for(issuer: LocalIssuer, clock: ManualClock, **kwargs: Any) -> KeySet:
@@ -99,11 +100,8 @@ def test_discovery_with_http_non_loopback_jwks_uri_is_refused_without_request(
 ) -> None:
     # GIVEN metadata pointing at plain http on a public host, and a transport that would record it
     local_issuer.state.jwks_uri = "http://keys.example.com/keys"
-    refusing = RefusingAdapter()
-    session = requests.Session()
-    session.trust_env = False
-    session.mount("http://keys.example.com", refusing)
-    key_set = key_set_for(local_issuer, ManualClock(), fetcher=HttpFetcher(session=session))
+    refusing = RefusingPool("http://keys.example.com")
+    key_set = key_set_for(local_issuer, ManualClock(), fetcher=HttpFetcher(pool=refusing))
 
     # WHEN the key set loads
     with pytest.raises(KeysUnavailableError):
@@ -113,7 +111,6 @@ def test_discovery_with_http_non_loopback_jwks_uri_is_refused_without_request(
     assert refusing.sent == []
     assert local_issuer.count("discovery") == 2
     assert local_issuer.count("keys") == 0
-    session.close()
 
 
 @pytest.mark.parametrize(
@@ -129,15 +126,11 @@ def test_discovery_with_http_non_loopback_jwks_uri_is_refused_without_request(
 )
 def test_http_fetcher_refused_url_sends_nothing(url: str) -> None:
     # GIVEN a fetcher whose every transport records instead of sending
-    refusing = RefusingAdapter()
-    session = requests.Session()
-    session.mount("http://", refusing)
-    session.mount("https://", refusing)
-    session.mount("ftp://", refusing)
+    refusing = RefusingPool()
 
     # WHEN it is asked for a URL the policy forbids THEN it refuses without a request
     with pytest.raises(FetchError, match="refused URL"):
-        HttpFetcher(session=session)(url)
+        HttpFetcher(pool=refusing)(url)
     assert refusing.sent == []
 
 
