@@ -131,7 +131,7 @@ class HttpFetcher:
             max_age = parse_cache_control(response.headers.get("Cache-Control"))
         finally:
             # A fully read body has already handed its connection back to the pool; a partial
-            # one (bad status, over the cap) closes it, as requests' `with response:` does.
+            # one (bad status, over the cap) must not be reused: close it, then release it.
             response.close()
             response.release_conn()
         try:
@@ -145,8 +145,8 @@ class HttpFetcher:
         with self._pool_lock:
             if self._pool is None:
                 # A PoolManager reads no proxy or .netrc settings from the environment: keys come
-                # straight from the issuer, and nothing is sent anywhere else. Same CA bundle
-                # (certifi) and pool sizes as the requests session this replaces.
+                # straight from the issuer, and nothing is sent anywhere else. certifi's CA bundle,
+                # not the system's: the same trust store on every runtime image.
                 self._pool = urllib3.PoolManager(
                     num_pools=10, maxsize=10, block=False, ca_certs=certifi.where()
                 )
@@ -169,7 +169,7 @@ class HttpFetcher:
         return bytes(body)
 
 
-# What the requests session sent: JSON wanted, and the encodings urllib3 can decode.
+# JSON wanted, in the encodings urllib3 can decode (the body cap counts decoded bytes).
 _REQUEST_HEADERS = {
     "Accept": "application/json",
     "Accept-Encoding": make_headers(accept_encoding=True)["accept-encoding"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import threading
@@ -249,6 +250,7 @@ class ChunkedServer:
 
     def __init__(self) -> None:
         self.body_size = 0
+        self.gzip = False  # send the body gzip-compressed (Content-Encoding: gzip)
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -261,6 +263,9 @@ class ChunkedServer:
                 body = json.dumps({"keys": [], "pad": "x" * owner.body_size}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
+                if owner.gzip:
+                    body = gzip.compress(body)
+                    self.send_header("Content-Encoding", "gzip")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 try:
@@ -303,6 +308,26 @@ def test_http_fetcher_streaming_cap_applies_without_content_length(
     chunked_server.body_size = pad
 
     # WHEN it is fetched THEN only a body within 256 KiB is accepted
+    if accepted:
+        assert HttpFetcher()(chunked_server.url).document["keys"] == []
+    else:
+        with pytest.raises(FetchError, match="exceeds"):
+            HttpFetcher()(chunked_server.url)
+
+
+@pytest.mark.parametrize(
+    ("pad", "accepted"),
+    [(MAX_BODY_BYTES - 1024, True), (64 * MAX_BODY_BYTES, False)],
+    ids=["decoded-under-cap", "decompression-bomb"],
+)
+def test_http_fetcher_cap_applies_to_decoded_gzip_body(
+    chunked_server: ChunkedServer, pad: int, accepted: bool
+) -> None:
+    # GIVEN a gzip-compressed chunked body (16 MiB of padding compresses to ~16 KiB)
+    chunked_server.gzip = True
+    chunked_server.body_size = pad
+
+    # WHEN it is fetched THEN the cap counts decoded bytes: a small download cannot expand past it
     if accepted:
         assert HttpFetcher()(chunked_server.url).document["keys"] == []
     else:
