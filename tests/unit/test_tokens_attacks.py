@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -686,6 +687,7 @@ def header_member(good: list[Any], bad: list[Any]) -> st.SearchStrategy[Any]:
 @settings(max_examples=400, deadline=None)
 @example(alg="RS256", kid="test-key-1", typ=None, extra={})
 @example(alg="RS256", kid="../../dev/null", typ=ABSENT, extra={})
+@example(alg="RS256", kid="other-key", typ=ABSENT, extra={})
 @example(alg="RS256", kid="test-key-1", typ=ABSENT, extra={"x5t": None})
 @given(
     alg=header_member(["RS256"], ["RS384", "HS256", "ES256", "PS256", "none", "rs256", ""]),
@@ -719,14 +721,19 @@ def test_tokens_any_signed_header_passes_only_if_it_is_exactly_okta_shaped(
 
     # THEN it passes exactly when the header is one Okta could have written: RS256, the
     # published kid, no member that points at keys or changes processing, `typ` JWT or at+jwt
-    okta_shaped = (
+    well_formed = (
         alg == "RS256"
-        and kid == "test-key-1"
+        and isinstance(kid, str)
+        and re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", kid) is not None
         and POINTERS_AND_PROCESSING.isdisjoint(header)
         and (typ is ABSENT or (isinstance(typ, str) and typ.lower() in {"jwt", "at+jwt"}))
     )
+    okta_shaped = well_formed and kid == "test-key-1"
     assert accepted is okta_shaped, (header, reason)
-    # AND a header that fails is refused before the key set is ever asked
-    assert victim.fetcher.calls == (1 if okta_shaped else 0)
+    # AND only a well-formed header reaches the key set (a kid it does not hold is unknown_key:
+    # asking is how a rotated key is found); any other is refused before the key set is asked
+    assert victim.fetcher.calls == (1 if well_formed else 0)
+    if well_formed and not okta_shaped:
+        assert reason is Reason.UNKNOWN_KEY
     if isinstance(alg, str) and alg != "RS256":
         assert reason is Reason.UNSUPPORTED_ALGORITHM
