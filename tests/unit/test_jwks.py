@@ -72,6 +72,13 @@ class Harness:
             ISSUER, fetcher=self.fetcher, clock=self.clock, observer=self.events.append, **kwargs
         )
 
+    def warm_key_set(self, *jwks: dict[str, Any]) -> KeySet:
+        """A key set that has loaded `jwks` once (the endpoint keeps serving them)."""
+        self.fetcher.serve_keys(*jwks)
+        key_set = self.key_set()
+        key_set.warm()
+        return key_set
+
 
 @pytest.fixture
 def harness() -> Harness:
@@ -342,9 +349,7 @@ def test_rotation_new_kid_is_picked_up_with_exactly_one_refresh(
     harness: Harness, material: Material
 ) -> None:
     # GIVEN a warm key set, a cooldown's time later, and Okta publishing a new key
-    harness.fetcher.serve_keys(material.good_jwk())
-    key_set = harness.key_set()
-    key_set.warm()
+    key_set = harness.warm_key_set(material.good_jwk())
     harness.clock.advance(30)
     harness.fetcher.serve_keys(material.good_jwk(), material.other.public_jwk())
 
@@ -385,9 +390,7 @@ def test_unknown_kid_within_cooldown_of_last_fetch_is_rejected_without_fetching(
     harness: Harness, material: Material
 ) -> None:
     # GIVEN a key set warmed 10 s ago and a new key published since
-    harness.fetcher.serve_keys(material.good_jwk())
-    key_set = harness.key_set()
-    key_set.warm()
+    key_set = harness.warm_key_set(material.good_jwk())
     harness.fetcher.serve_keys(material.good_jwk(), material.other.public_jwk())
     harness.clock.advance(10)
 
@@ -406,9 +409,7 @@ def test_flood_of_random_kids_costs_at_most_one_fetch_per_cooldown(
     harness: Harness, material: Material
 ) -> None:
     # GIVEN a warm key set
-    harness.fetcher.serve_keys(material.good_jwk())
-    key_set = harness.key_set()
-    key_set.warm()
+    key_set = harness.warm_key_set(material.good_jwk())
 
     # WHEN 10,000 tokens with random kids arrive over 100 s (a bit more than three cooldowns)
     reasons: list[Reason] = []
@@ -433,9 +434,7 @@ def test_stale_if_error_serves_old_keys_up_to_grace_then_keys_unavailable(
     harness: Harness, material: Material, caplog: pytest.LogCaptureFixture
 ) -> None:
     # GIVEN a key set loaded at t0 (age 3600 s) and the key endpoint failing afterwards
-    harness.fetcher.serve_keys(material.good_jwk())
-    key_set = harness.key_set()
-    key_set.warm()
+    key_set = harness.warm_key_set(material.good_jwk())
     harness.fetcher.fail()
     caplog.set_level(logging.WARNING, logger="okta_authorizer.jwks")
 
@@ -466,9 +465,7 @@ def test_stale_if_error_serves_old_keys_up_to_grace_then_keys_unavailable(
 
 def test_stale_if_error_unknown_kid_is_unknown_key(harness: Harness, material: Material) -> None:
     # GIVEN an expired key set whose refresh fails
-    harness.fetcher.serve_keys(material.good_jwk())
-    key_set = harness.key_set()
-    key_set.warm()
+    key_set = harness.warm_key_set(material.good_jwk())
     harness.fetcher.fail()
     harness.clock.advance(3600)
 
@@ -483,9 +480,7 @@ def test_stale_if_error_recovery_serves_fresh_keys_again(
     harness: Harness, material: Material
 ) -> None:
     # GIVEN a stale key set being served during an outage
-    harness.fetcher.serve_keys(material.good_jwk())
-    key_set = harness.key_set()
-    key_set.warm()
+    key_set = harness.warm_key_set(material.good_jwk())
     harness.fetcher.fail()
     harness.clock.advance(3600)
     key_set.key(TARGET)
@@ -506,9 +501,7 @@ def test_refresh_failure_while_fresh_keeps_serving_without_stale_event(
     harness: Harness, material: Material
 ) -> None:
     # GIVEN a fresh key set and a failing key endpoint
-    harness.fetcher.serve_keys(material.good_jwk())
-    key_set = harness.key_set()
-    key_set.warm()
+    key_set = harness.warm_key_set(material.good_jwk())
     harness.fetcher.fail()
     harness.clock.advance(30)
 
@@ -547,9 +540,7 @@ def test_never_fetched_key_set_is_keys_unavailable_and_retries_per_cooldown(
 # -- observer, key material, has_key --------------------------------------------------------
 def test_observer_receives_fetched_and_failed_events(harness: Harness, material: Material) -> None:
     # GIVEN a key set that loads once, then meets a failing endpoint on expiry
-    harness.fetcher.serve_keys(material.good_jwk())
-    key_set = harness.key_set()
-    key_set.warm()
+    key_set = harness.warm_key_set(material.good_jwk())
     key_set.warm()  # already loaded: no event
     harness.fetcher.fail()
     harness.clock.advance(3600)
