@@ -11,12 +11,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
 import certifi
 import urllib3
+from cryptography.hazmat.primitives.asymmetric import rsa
 from urllib3.util import make_headers
 
 from okta_authorizer.errors import KeysUnavailableError, Reason, TokenError
@@ -70,8 +71,9 @@ class VerificationKey:
     kid: str
     alg: str | None  # the JWK's `alg` if it had one
     jwk: Mapping[str, Any]  # public members only: kty, kid, n, e (+ alg, use if present)
-    modulus: int  # n and e decoded, the numbers the signature check is built from
-    exponent: int
+    # Built from n and e alone when the key is vetted, so a stray private member can never make
+    # it a signing key and no token pays for building it; `jwk` holds n and e for equality.
+    public_key: rsa.RSAPublicKey = field(compare=False, repr=False)
 
 
 def parse_cache_control(value: str | None) -> int | None:
@@ -382,14 +384,13 @@ def vet_keys(issuer: str, entries: list[Any]) -> dict[str, VerificationKey]:
             kid=kid,
             alg=entry.get("alg"),
             jwk=MappingProxyType(jwk),
-            modulus=vetted[0],
-            exponent=vetted[1],
+            public_key=vetted,
         )
     return keys
 
 
-def vet_key(entry: Any) -> str | tuple[int, int]:
-    """Why one JWK may not verify access tokens, or its public numbers (n, e) if it may."""
+def vet_key(entry: Any) -> str | rsa.RSAPublicKey:
+    """Why one JWK may not verify access tokens, or its RSA public key if it may."""
     if not isinstance(entry, dict):
         return "not a JSON object"
     if not isinstance(entry.get("kid"), str) or not entry["kid"]:
@@ -417,7 +418,11 @@ def vet_key(entry: Any) -> str | tuple[int, int]:
         return f"modulus shorter than {MIN_RSA_BITS} bits"
     if exponent < 3 or exponent % 2 == 0:
         return "e is not a valid RSA public exponent"
-    return modulus, exponent
+    try:
+        # cryptography checks the numbers again (odd e, 3 <= e < n) and builds the key.
+        return rsa.RSAPublicNumbers(exponent, modulus).public_key()
+    except ValueError:
+        return "cryptography refuses its numbers (e must be below n)"
 
 
 def _b64url_int(value: Any) -> int | None:

@@ -193,18 +193,23 @@ def build_context(token: AccessToken, extra_claims: tuple[str, ...]) -> dict[str
     list or identifier could mean something else).
     """
     # Built per new token, so the standard keys skip the generic _put: their types are known
-    # (tokens.py checked them), only their sizes need checking.
-    context: dict[str, ContextValue] = {}
-    for name, text in (
-        ("sub", token.sub),
-        ("cid", token.cid),
-        ("uid", token.uid),
-        ("scope", " ".join(token.scopes)),
-        ("iss", token.issuer),
-        ("jti", token.jti),
+    # (tokens.py checked them), only presence and size need checking, and for a typical token
+    # (a few dozen characters each) one sum of lengths settles every size at once.
+    sub, cid, uid, iss, jti = token.sub, token.cid, token.uid, token.issuer, token.jti
+    scope = " ".join(token.scopes)
+    context: dict[str, ContextValue]
+    if (
+        cid is not None
+        and uid is not None
+        and jti is not None
+        and len(sub) + len(cid) + len(uid) + len(scope) + len(iss) + len(jti) <= _ALWAYS_FITS
     ):
-        if text is not None and _fits(text):
-            context[name] = text
+        context = {"sub": sub, "cid": cid, "uid": uid, "scope": scope, "iss": iss, "jti": jti}
+    else:
+        standard = {"sub": sub, "cid": cid, "uid": uid, "scope": scope, "iss": iss, "jti": jti}
+        context = {
+            name: text for name, text in standard.items() if text is not None and _fits(text)
+        }
     context["exp"] = token.exp  # an int below 2**53: 16 digits at most
     for name in extra_claims:
         if name not in _STANDARD_KEYS and name in token.claims:

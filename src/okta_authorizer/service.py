@@ -93,14 +93,19 @@ class Authorizer:
 
     def authorize(self, request: AuthorizationRequest) -> Decision:
         """Decide; raises TokenError (401), OutageError or ConfigurationError (500)."""
-        token, route_map = self._verify_while_loading_routes(request.authorization)
+        if self._routes.loaded:
+            token = self._verifier.verify_bearer(request.authorization)
+            route_map = self._routes.current()
+        else:
+            token, route_map = self._verify_while_loading_routes(request.authorization)
         key = (request, route_map.version)
         cached = self._decisions.get(key)
         if cached is not None and cached.token is token:
             return cached
         decision = self._decide(request, token, route_map)
         if self._decision_limit > 0:
-            make_room(self._decisions, self._decision_limit)
+            if len(self._decisions) >= self._decision_limit:
+                make_room(self._decisions, self._decision_limit)
             self._decisions[key] = decision
         return decision
 
@@ -154,9 +159,6 @@ class Authorizer:
         Both run to the end; a token error wins (the caller gets 401), and a route-map failure is
         logged even then, so that one outage never hides the other.
         """
-        if self._routes.loaded:
-            token = self._verifier.verify_bearer(header)
-            return token, self._routes.current()
         outcome: dict[str, Any] = {}
 
         def load() -> None:

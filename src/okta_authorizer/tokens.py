@@ -1,4 +1,4 @@
-"""Access-token validation: the RSA key is built and checked with `cryptography` directly."""
+"""Access-token validation: the signature is checked with `cryptography` directly."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from okta_authorizer.bounded import make_room
 from okta_authorizer.errors import ConfigurationError, Reason, TokenError
@@ -42,7 +42,6 @@ _PADDING = {0: b"", 2: b"==", 3: b"="}
 _B64_TAIL_MASK = {0: 0, 2: 0b1111, 3: 0b11}
 # JSON's safe integer range: anything larger is not a timestamp any system here can represent.
 _MAX_NUMERIC_DATE = 2**53
-_KEY_CACHE_LIMIT = 32
 # Distinct JOSE header segments remembered: an issuer signs every token of one key with the same
 # header bytes, so a handful covers key rotation; garbage headers are never remembered.
 _HEADER_CACHE_LIMIT = 64
@@ -65,6 +64,7 @@ _PARSE_ERRORS = (
     KeyError,
     IndexError,
 )
+_SIGNATURE_ERRORS = (InvalidSignature, *_PARSE_ERRORS)
 
 
 # A NamedTuple, not a frozen dataclass: one is built per new token, and the dataclass's
@@ -83,22 +83,10 @@ class AccessToken(NamedTuple):
     kid: str
 
 
-class _SignatureKey(NamedTuple):
-    """A vetted key ready to check signatures: the cryptography key and the pinned hash."""
-
-    public_key: rsa.RSAPublicKey
-    hash: hashes.HashAlgorithm
-
-
-class _Parsed(NamedTuple):
-    """A token that passed the checks that need no key: header, unverified issuer, encoding."""
-
-    alg: str
-    kid: str
-    issuer: str
-    claims: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
+# A token that passed the checks that need no key (header, unverified issuer, encoding):
+# alg, kid, issuer, claims, signing input, signature. A plain tuple, unpacked at once: building
+# a NamedTuple and reading its fields cost ~1 us per new token.
+_Parsed = tuple[str, str, str, dict[str, Any], bytes, bytes]
 
 
 def extract_bearer(header_value: str | None) -> str:
@@ -169,9 +157,6 @@ class TokenVerifier:
         self._audiences = frozenset(settings.audiences)
         self._clients = settings.allowed_client_ids
         self._skew = settings.clock_skew_seconds
-        # One signature key per vetted key: building it parses the JWK and costs as much as a
-        # signature check.
-        self._key_objects: dict[tuple[str, str, str], tuple[VerificationKey, _SignatureKey]] = {}
         # header segment -> (alg, kid) of a header that passed every check (see _check_header).
         self._headers: dict[bytes, tuple[str, str]] = {}
         # token -> (claims, the key that verified it, start of validity); a hit skips parsing and
@@ -196,8 +181,11 @@ class TokenVerifier:
                 if current is key or current == key:
                     return access
             del self._verified[token]
-        access, key = self._verify_uncached(token)
-        self._remember(token, access, key)
+        access, key, valid_from = self._verify_uncached(token)
+        if self._verified_limit > 0:
+            if len(self._verified) >= self._verified_limit:
+                self._make_room()
+            self._verified[token] = (access, key, valid_from)
         return access
 
     @property
@@ -205,34 +193,41 @@ class TokenVerifier:
         """How many verified tokens are cached right now."""
         return len(self._verified)
 
-    def _remember(self, token: str, access: AccessToken, key: VerificationKey) -> None:
-        if self._verified_limit <= 0:
-            return
-        if len(self._verified) >= self._verified_limit:
-            now = self._clock()
-            expired = [t for t, (a, _, _) in self._verified.items() if a.exp + self._skew <= now]
-            for stale in expired:
-                del self._verified[stale]
-            make_room(self._verified, self._verified_limit)
-        claims = access.claims
-        valid_from = max(claims["iat"], claims.get("nbf", claims["iat"])) - self._skew
-        self._verified[token] = (access, key, valid_from)
+    def _make_room(self) -> None:
+        now = self._clock()
+        expired = [t for t, (a, _, _) in self._verified.items() if a.exp + self._skew <= now]
+        for stale in expired:
+            del self._verified[stale]
+        make_room(self._verified, self._verified_limit)
 
-    def _verify_uncached(self, token: str) -> tuple[AccessToken, VerificationKey]:
+    def _verify_uncached(self, token: str) -> tuple[AccessToken, VerificationKey, float]:
+        """The full check: (claims, the key that verified them, start of validity)."""
         try:
-            parsed = self._parse(token)
+            alg, kid, issuer, claims, signing_input, signature = self._parse(token)
         except TokenError:
             raise
         except _PARSE_ERRORS as exc:
             raise TokenError(f"token cannot be parsed ({type(exc).__name__})") from None
-        key = self._key_sets[parsed.issuer].key(parsed.kid)
-        self._check_signature(parsed, key)
+        key = self._key_sets[issuer].key(kid)
+        if key.issuer != issuer or key.kid != kid:
+            raise TokenError("key set answered with another key", reason=Reason.UNKNOWN_KEY)
+        if key.alg is not None and key.alg != alg:
+            raise TokenError(
+                "key is published for another algorithm", reason=Reason.UNSUPPORTED_ALGORITHM
+            )
+        # PKCS#1 v1.5 with the hash of the header's algorithm: the header check let only
+        # SUPPORTED_ALGORITHMS through, and each has its hash in _HASHES.
         try:
-            return self._check_claims(parsed), key
+            key.public_key.verify(signature, signing_input, _PKCS1V15, _HASHES[alg])
+        except _SIGNATURE_ERRORS:
+            raise TokenError("token signature is invalid", reason=Reason.BAD_SIGNATURE) from None
+        try:
+            access, valid_from = self._check_claims(claims, issuer, kid)
         except TokenError:
             raise
         except _PARSE_ERRORS as exc:
             raise TokenError(f"token claims are invalid ({type(exc).__name__})") from None
+        return access, key, valid_from
 
     # -- steps 1-3: no key, no network ---------------------------------------------------------
     def _parse(self, token: str) -> _Parsed:
@@ -243,15 +238,16 @@ class TokenVerifier:
             checked = self._check_header(_decode_json_object(header_segment, "header"))
             make_room(self._headers, _HEADER_CACHE_LIMIT)
             self._headers[header_segment] = checked
-        alg, kid = checked
         claims = _decode_json_object(payload_segment, "payload")
-        issuer = self._check_unverified_issuer(claims)
+        issuer = claims.get("iss")
+        if type(issuer) is not str or issuer not in self._issuers:
+            self._refuse_issuer(issuer)
         signature = _b64url_decode(signature_segment, "signature")
         if not signature:
             # Checked before the key lookup so that unsigned garbage cannot trigger a key refresh.
             raise TokenError("token has no signature", reason=Reason.BAD_SIGNATURE)
         signing_input = data[: len(header_segment) + 1 + len(payload_segment)]
-        return _Parsed(alg, kid, issuer, claims, signing_input, signature)
+        return (*checked, issuer, claims, signing_input, signature)
 
     def _check_header(self, header: dict[str, Any]) -> tuple[str, str]:
         alg = header.get("alg")
@@ -273,8 +269,7 @@ class TokenVerifier:
             raise TokenError("token header 'typ' is not JWT or at+jwt")
         return alg, kid
 
-    def _check_unverified_issuer(self, claims: dict[str, Any]) -> str:
-        issuer = claims.get("iss")
+    def _refuse_issuer(self, issuer: object) -> NoReturn:
         if not isinstance(issuer, str):
             raise TokenError("token has no issuer", reason=Reason.UNTRUSTED_ISSUER)
         if "/oauth2/" not in issuer:
@@ -287,89 +282,53 @@ class TokenVerifier:
             raise TokenError(
                 "token is from an Okta org authorization server", reason=Reason.UNTRUSTED_ISSUER
             )
-        if issuer not in self._issuers:
-            raise TokenError("token issuer is not trusted", reason=Reason.UNTRUSTED_ISSUER)
-        return issuer
-
-    # -- steps 4-5: the one key, the signature -----------------------------------------------
-    def _check_signature(self, parsed: _Parsed, key: VerificationKey) -> None:
-        if key.issuer != parsed.issuer or key.kid != parsed.kid:
-            raise TokenError("key set answered with another key", reason=Reason.UNKNOWN_KEY)
-        if key.alg is not None and key.alg != parsed.alg:
-            raise TokenError(
-                "key is published for another algorithm", reason=Reason.UNSUPPORTED_ALGORITHM
-            )
-        signature_key = self._key_object(key, parsed.alg)
-        # The cryptography call jose's own verify() makes, without its wrapper (about 10% of the
-        # check): PKCS#1 v1.5 with the hash of the one algorithm allowed for this header.
-        try:
-            signature_key.public_key.verify(
-                parsed.signature, parsed.signing_input, _PKCS1V15, signature_key.hash
-            )
-        except InvalidSignature:
-            raise TokenError("token signature is invalid", reason=Reason.BAD_SIGNATURE) from None
-        except _PARSE_ERRORS:
-            raise TokenError("token signature is invalid", reason=Reason.BAD_SIGNATURE) from None
-
-    def _key_object(self, key: VerificationKey, alg: str) -> _SignatureKey:
-        cache_key = (key.issuer, key.kid, alg)
-        cached = self._key_objects.get(cache_key)
-        if cached is not None and (cached[0] is key or cached[0] == key):
-            return cached[1]
-        # Only the public numbers n and e: a stray private member can never turn this into a
-        # signing key. jwks.vet_key has checked kty, the 2048-bit floor and the exponent already.
-        try:
-            # cryptography checks the numbers again (odd e, 3 <= e < n) and builds the key.
-            public_key = rsa.RSAPublicNumbers(key.exponent, key.modulus).public_key()
-        except _PARSE_ERRORS:
-            logger.warning("Key %r of %s cannot be used for %s", key.kid, key.issuer, alg)
-            raise TokenError("signing key cannot be used", reason=Reason.UNKNOWN_KEY) from None
-        # alg passed the header check, so it is one of SUPPORTED_ALGORITHMS, all in _HASHES.
-        signature_key = _SignatureKey(public_key, _HASHES[alg])
-        if len(self._key_objects) >= _KEY_CACHE_LIMIT:
-            self._prune_key_objects()
-        self._key_objects[cache_key] = (key, signature_key)
-        return signature_key
-
-    def _prune_key_objects(self) -> None:
-        for issuer, kid, alg in list(self._key_objects):
-            if not self._key_sets[issuer].has_key(kid):
-                del self._key_objects[(issuer, kid, alg)]
-        if len(self._key_objects) >= _KEY_CACHE_LIMIT:
-            self._key_objects.clear()
+        raise TokenError("token issuer is not trusted", reason=Reason.UNTRUSTED_ISSUER)
 
     # -- step 6: claims ------------------------------------------------------------------------
-    def _check_claims(self, parsed: _Parsed) -> AccessToken:
-        claims = parsed.claims  # `iss` was checked exactly before the key lookup (step 3)
-        self._check_audience(claims.get("aud"))
-        exp = _numeric_date(claims, "exp")
-        iat = _numeric_date(claims, "iat")
-        nbf = _numeric_date(claims, "nbf") if "nbf" in claims else None
+    def _check_claims(
+        self, claims: dict[str, Any], issuer: str, kid: str
+    ) -> tuple[AccessToken, float]:
+        """The verified claims as an AccessToken, and the time from which they are valid."""
+        # `iss` was checked exactly before the key lookup (step 3). Each check has its common
+        # case inline and its helper for the rest: this runs once per new token.
+        aud = claims.get("aud")
+        if type(aud) is not str or aud not in self._audiences:
+            self._check_audience(aud)
+        exp = claims.get("exp")
+        iat = claims.get("iat")
+        if not (
+            type(exp) is int
+            and type(iat) is int
+            and -_MAX_NUMERIC_DATE < exp < _MAX_NUMERIC_DATE
+            and -_MAX_NUMERIC_DATE < iat < _MAX_NUMERIC_DATE
+        ):
+            exp = _numeric_date(claims, "exp")  # each raises if its value is not a NumericDate
+            iat = _numeric_date(claims, "iat")
+        valid_from = iat if "nbf" not in claims else max(iat, _numeric_date(claims, "nbf"))
         now = self._clock()
-        if exp <= now - self._skew:
+        skew = self._skew
+        if exp <= now - skew:
             raise TokenError("token has expired", reason=Reason.EXPIRED)
-        if iat > now + self._skew or (nbf is not None and nbf > now + self._skew):
+        if valid_from > now + skew:
             raise TokenError("token is not valid yet", reason=Reason.NOT_YET_VALID)
         sub = claims.get("sub")
-        if not isinstance(sub, str) or not sub:
+        if type(sub) is not str or not sub:
             raise TokenError("token has no 'sub'")
-        cid = _optional_string(claims, "cid")
+        cid = claims.get("cid")
+        if type(cid) is not str:
+            cid = _optional_string(claims, "cid")
         if self._clients is not None and cid not in self._clients:
             raise TokenError("client is not allowed", reason=Reason.CLIENT_NOT_ALLOWED)
         scopes = read_scopes(claims)
-        uid = _optional_string(claims, "uid")
-        jti = _optional_string(claims, "jti")
-        return AccessToken(
-            claims=claims,
-            scopes=scopes,
-            sub=sub,
-            cid=cid,
-            uid=uid,
-            jti=jti,
-            exp=exp,
-            issuer=parsed.issuer,
-            kid=parsed.kid,
-        )
+        uid = claims.get("uid")
+        if type(uid) is not str:
+            uid = _optional_string(claims, "uid")
+        jti = claims.get("jti")
+        if type(jti) is not str:
+            jti = _optional_string(claims, "jti")
+        # Positional: keyword arguments double the cost of building the NamedTuple.
+        access = AccessToken(claims, scopes, sub, cid, uid, jti, exp, issuer, kid)
+        return access, valid_from - skew
 
     def _check_audience(self, aud: object) -> None:
         if isinstance(aud, str):

@@ -120,6 +120,11 @@ class Material:
         value = values[member]
         return self.good_jwk(**{member: b64url(value.to_bytes((value.bit_length() + 7) // 8))})
 
+    def exponent_above_modulus(self) -> dict[str, Any]:
+        # Odd and >= 3, so only cryptography's own check (e < n) can refuse it.
+        modulus = self.good.private.public_key().public_numbers().n
+        return self.good_jwk(e=b64url((modulus + 2).to_bytes(257, "big").lstrip(b"\0")))
+
 
 @pytest.fixture(scope="module")
 def material(rsa_key: SigningKey) -> Material:
@@ -152,6 +157,7 @@ VETTING: list[tuple[str, Callable[[Material], list[Any]], bool]] = [
     ("e-even", lambda m: [m.good_jwk(e="Ag")], False),
     ("e-one", lambda m: [m.good_jwk(e="AQ")], False),
     ("e-not-base64url", lambda m: [m.good_jwk(e="AQ+B")], False),
+    ("e-above-n", lambda m: [m.exponent_above_modulus()], False),
     ("e-missing", lambda m: [m.without("e")], False),
     *[
         (f"private-{member}", lambda m, member=member: [m.private_member(member)], False)
@@ -227,6 +233,8 @@ def test_verification_key_keeps_only_public_members(harness: Harness, material: 
     # THEN only the members needed to verify remain
     assert set(key.jwk) == {"kty", "kid", "n", "e", "alg", "use"}
     assert key.jwk["n"] == material.good_jwk()["n"]
+    # and the signature check's key is built from n and e alone
+    assert key.public_key.public_numbers() == material.good.private.public_key().public_numbers()
     assert key.alg == "RS256"
     assert key.issuer == ISSUER
 
