@@ -125,6 +125,8 @@ class RouteMap:
         Tokens with equal profiles meet exactly the same rules. None for a claim value the
         profile cannot hold (not a string or a list of strings): judge such a token directly.
         """
+        if not self._claim_names:  # the common map: scopes and clients only
+            return (token.scopes, token.cid, ())
         values: list[Any] = []
         for name in self._claim_names:
             value = token.claims.get(name)

@@ -83,12 +83,6 @@ class AccessToken(NamedTuple):
     kid: str
 
 
-# A token that passed the checks that need no key (header, unverified issuer, encoding):
-# alg, kid, issuer, claims, signing input, signature. A plain tuple, unpacked at once: building
-# a NamedTuple and reading its fields cost ~1 us per new token.
-_Parsed = tuple[str, str, str, dict[str, Any], bytes, bytes]
-
-
 def extract_bearer(header_value: str | None) -> str:
     """Return the token of an `Authorization: Bearer <token>` value; raise TokenError otherwise."""
     token = _bearer_part(header_value)
@@ -202,12 +196,31 @@ class TokenVerifier:
 
     def _verify_uncached(self, token: str) -> tuple[AccessToken, VerificationKey, float]:
         """The full check: (claims, the key that verified them, start of validity)."""
+        # One method for steps 1-6, helpers only where a check fails or needs its slow path:
+        # every frame and value handed between frames costs time on each new token.
+        # Steps 1-3: no key, no network.
         try:
-            alg, kid, issuer, claims, signing_input, signature = self._parse(token)
+            data = _compact_bytes(token)
+            header_segment, payload_segment, signature_segment = data.split(b".")
+            checked = self._headers.get(header_segment)
+            if checked is None:
+                checked = self._check_header(_decode_json_object(header_segment, "header"))
+                make_room(self._headers, _HEADER_CACHE_LIMIT)
+                self._headers[header_segment] = checked
+            alg, kid = checked
+            claims = _decode_json_object(payload_segment, "payload")
+            issuer = claims.get("iss")
+            if type(issuer) is not str or issuer not in self._issuers:
+                self._refuse_issuer(issuer)
+            signature = _b64url_decode(signature_segment, "signature")
         except TokenError:
             raise
         except _PARSE_ERRORS as exc:
             raise TokenError(f"token cannot be parsed ({type(exc).__name__})") from None
+        if not signature:
+            # Checked before the key lookup so that unsigned garbage cannot trigger a key refresh.
+            raise TokenError("token has no signature", reason=Reason.BAD_SIGNATURE)
+        # Steps 4-5: the one key, the signature.
         key = self._key_sets[issuer].key(kid)
         if key.issuer != issuer or key.kid != kid:
             raise TokenError("key set answered with another key", reason=Reason.UNKNOWN_KEY)
@@ -217,10 +230,12 @@ class TokenVerifier:
             )
         # PKCS#1 v1.5 with the hash of the header's algorithm: the header check let only
         # SUPPORTED_ALGORITHMS through, and each has its hash in _HASHES.
+        signing_input = data[: len(header_segment) + 1 + len(payload_segment)]
         try:
             key.public_key.verify(signature, signing_input, _PKCS1V15, _HASHES[alg])
         except _SIGNATURE_ERRORS:
             raise TokenError("token signature is invalid", reason=Reason.BAD_SIGNATURE) from None
+        # Step 6: the claims.
         try:
             access, valid_from = self._check_claims(claims, issuer, kid)
         except TokenError:
@@ -228,26 +243,6 @@ class TokenVerifier:
         except _PARSE_ERRORS as exc:
             raise TokenError(f"token claims are invalid ({type(exc).__name__})") from None
         return access, key, valid_from
-
-    # -- steps 1-3: no key, no network ---------------------------------------------------------
-    def _parse(self, token: str) -> _Parsed:
-        data = _compact_bytes(token)
-        header_segment, payload_segment, signature_segment = data.split(b".")
-        checked = self._headers.get(header_segment)
-        if checked is None:
-            checked = self._check_header(_decode_json_object(header_segment, "header"))
-            make_room(self._headers, _HEADER_CACHE_LIMIT)
-            self._headers[header_segment] = checked
-        claims = _decode_json_object(payload_segment, "payload")
-        issuer = claims.get("iss")
-        if type(issuer) is not str or issuer not in self._issuers:
-            self._refuse_issuer(issuer)
-        signature = _b64url_decode(signature_segment, "signature")
-        if not signature:
-            # Checked before the key lookup so that unsigned garbage cannot trigger a key refresh.
-            raise TokenError("token has no signature", reason=Reason.BAD_SIGNATURE)
-        signing_input = data[: len(header_segment) + 1 + len(payload_segment)]
-        return (*checked, issuer, claims, signing_input, signature)
 
     def _check_header(self, header: dict[str, Any]) -> tuple[str, str]:
         alg = header.get("alg")
