@@ -187,6 +187,9 @@ REJECTED_CLAIMS: list[tuple[str, dict[str, Any], Reason]] = [
     ("nbf-string", {"nbf": str(NOW)}, Reason.MALFORMED_TOKEN),
     ("nbf-bool", {"nbf": True}, Reason.MALFORMED_TOKEN),
     ("nbf-float", {"nbf": NOW - 0.5}, Reason.MALFORMED_TOKEN),
+    ("nbf-beyond-safe-integers", {"nbf": 10**30}, Reason.MALFORMED_TOKEN),
+    ("exp-below-safe-integers", {"exp": -(10**30)}, Reason.MALFORMED_TOKEN),
+    ("iat-below-safe-integers", {"iat": -(10**30)}, Reason.MALFORMED_TOKEN),
     ("exp-beyond-leeway", {"exp": NOW - SKEW - 1}, Reason.EXPIRED),
     ("exp-at-leeway-boundary", {"exp": NOW - SKEW}, Reason.EXPIRED),
     ("nbf-future-beyond-leeway", {"nbf": NOW + SKEW + 1}, Reason.NOT_YET_VALID),
@@ -233,6 +236,20 @@ def test_tokens_exp_1e999_in_raw_json_is_malformed(
     token = sign_raw(rsa_key, json.dumps({"kid": rsa_key.kid, "alg": "RS256"}), payload)
 
     # WHEN / THEN it is malformed, not an overflow and not a token that never expires
+    assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
+
+
+@pytest.mark.parametrize("name", ["cid", "uid", "jti", "scp", "sub"])
+def test_tokens_optional_claim_present_as_null_is_malformed(
+    verifier: TokenVerifier, rsa_key: SigningKey, name: str
+) -> None:
+    # GIVEN a signed payload whose JSON text says e.g. "uid":null (present, not absent)
+    body = json.dumps(claims(**{name: None}), separators=(",", ":"))
+    token = sign_raw(
+        rsa_key, json.dumps({"kid": rsa_key.kid, "alg": "RS256"}), body[:-1] + f',"{name}":null}}'
+    )
+
+    # WHEN / THEN null is not a string (or list), so the token is malformed
     assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
 
 
