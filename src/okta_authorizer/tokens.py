@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from okta_authorizer.bounded import make_room
+from okta_authorizer.bounded import make_room, shrink
 from okta_authorizer.errors import ConfigurationError, Reason, TokenError
 from okta_authorizer.jwks import KeySet, VerificationKey
 from okta_authorizer.settings import Settings
@@ -192,7 +192,9 @@ class TokenVerifier:
         expired = [t for t, (a, _, _) in self._verified.items() if a.exp + self._skew <= now]
         for stale in expired:
             del self._verified[stale]
-        make_room(self._verified, self._verified_limit)
+        # Down to three quarters even when the sweep freed a few: else a cache of mostly live
+        # tokens would be swept again on nearly every new one.
+        shrink(self._verified, self._verified_limit)
 
     def _verify_uncached(self, token: str) -> tuple[AccessToken, VerificationKey, float]:
         """The full check: (claims, the key that verified them, start of validity)."""

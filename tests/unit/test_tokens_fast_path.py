@@ -24,7 +24,8 @@ def make_verifier(**options: Any) -> TokenVerifier:
     fetcher = MemoryJwksFetcher([KEY.public_jwk()])
     key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys")
     config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,))
-    return TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW), **options)
+    options.setdefault("clock", ManualClock(NOW))
+    return TokenVerifier(config, {ISSUER: key_set}, **options)
 
 
 def token(key: SigningKey = KEY, **changes: Any) -> str:
@@ -110,4 +111,23 @@ def test_tokens_full_cache_evicts_oldest_quarter_and_stays_bounded() -> None:
     # THEN the two oldest are gone (verified afresh: new objects), the newer ones remembered
     assert verifier.remembered == 7
     assert verifier.verify(tokens[0]) is not first[0]
+    assert verifier.verify(tokens[7]) is first[7]
+
+
+def test_tokens_full_cache_drops_expired_first_and_still_frees_a_quarter() -> None:
+    # GIVEN a full cache of eight where the oldest token has expired since it was verified
+    clock = ManualClock(NOW)
+    verifier = make_verifier(verified_cache_limit=8, clock=clock)
+    tokens = [token(jti="AT.short", exp=NOW + 60)]
+    tokens += [token(jti=f"AT.{index}") for index in range(1, 9)]
+    first = [verifier.verify(value) for value in tokens[:8]]
+    clock.advance(60 + 300)  # past exp and the default leeway
+
+    # WHEN a ninth arrives
+    verifier.verify(tokens[8])
+
+    # THEN the expired one is gone and, though that freed a slot, so is the oldest live one: the
+    # cache keeps room for a quarter of its size, so the next new tokens do not sweep again
+    assert verifier.remembered == 7
+    assert verifier.verify(tokens[1]) is not first[1]
     assert verifier.verify(tokens[7]) is first[7]
