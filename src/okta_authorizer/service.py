@@ -64,8 +64,8 @@ class _Verdict(NamedTuple):
     allowed: bool
     reason: Reason | None
     route: str
-    document: dict[str, Any]  # the IAM policy (unused for simple responses)
-    policy_bytes: int  # its size as compact JSON, for the PolicyBytes metric
+    document: dict[str, Any] | None  # the IAM policy; None for simple responses, which have none
+    policy_bytes: int | None  # its size as compact JSON, for the PolicyBytes metric
 
 
 class Authorizer:
@@ -87,7 +87,7 @@ class Authorizer:
         # very AccessToken the decision was built on: it returns a new one whenever it re-verifies.
         self._decisions: dict[tuple[AuthorizationRequest, str], Decision] = {}
         self._decision_limit = decision_cache_limit
-        # (map version, arn, method, resource, token profile) -> verdict; see _decide.
+        # (map version, arn, method, resource, simple, token profile) -> verdict; see _decide.
         self._verdicts: dict[tuple[Any, ...], _Verdict] = {}
         self._verdict_limit = verdict_cache_limit
 
@@ -118,7 +118,14 @@ class Authorizer:
         else:
             # Everything but the context depends only on the route asked for and the token's
             # profile, so a new token of a known kind skips matching, checking and compiling.
-            key = (route_map.version, request.arn, request.method, request.resource, profile)
+            key = (
+                route_map.version,
+                request.arn,
+                request.method,
+                request.resource,
+                request.simple,
+                profile,
+            )
             remembered = self._verdicts.get(key)
             if remembered is None:
                 verdict = self._judge(request, token, route_map)
@@ -127,7 +134,7 @@ class Authorizer:
             else:
                 verdict = remembered
         context = policy.build_context(token, self._settings.context_claims)
-        if request.simple:
+        if verdict.document is None:  # a simple response (request.simple is part of the key)
             response = policy.simple_response(verdict.allowed, context)
             return Decision(verdict.allowed, verdict.reason, verdict.route, token, response)
         response = policy.iam_response(token.sub, verdict.document, context)
@@ -147,6 +154,8 @@ class Authorizer:
             reason = rule.check(token)
             route = rule.key
         allowed = reason is None
+        if request.simple:
+            return _Verdict(allowed, reason, route, None, None)
         if self._settings.policy_mode == "route":
             document = policy.route_policy(arn, allowed)
         else:

@@ -206,6 +206,50 @@ def test_cache_verdicts_are_bounded_and_oldest_is_judged_afresh() -> None:
     assert again == first[0]
 
 
+def test_cache_verdict_is_shared_by_tokens_of_one_profile_only() -> None:
+    # GIVEN route mode (a new policy document per judgement), no decision cache, map 0 (which
+    # names no claims, so a token's profile is its scopes and client)
+    world = World()
+    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,), policy_mode="route")
+    verifier = TokenVerifier(config, {ISSUER: world.key_set()}, clock=world.clock)
+    authorizer = Authorizer(config, verifier, world.store(), decision_cache_limit=0)
+
+    def policy(token: str) -> Any:
+        return authorizer.authorize(request(token)).response["policyDocument"]
+
+    # WHEN a reader asks for GET /beds
+    first = policy(TOKENS[0])
+
+    # THEN another token of the same scopes and client (other key, jti and groups) reuses the
+    # verdict, while a token of another client is judged on its own
+    assert policy(TOKENS[6]) is first
+    other_client = policy(TOKENS[5])
+    assert other_client is not first
+    assert other_client == first
+
+
+def test_cache_simple_and_iam_answers_for_one_route_keep_their_own_verdicts() -> None:
+    # GIVEN a cached authorizer that answered an HTTP API simple-response request
+    world = World()
+    authorizer = world.authorizer(cached=True, key_set=world.key_set(), store=world.store())
+    simple = AuthorizationRequest(
+        "http",
+        f"Bearer {TOKENS[0]}",
+        f"{ARN}/GET/beds",
+        method="GET",
+        resource="/beds",
+        simple=True,
+    )
+    assert authorizer.authorize(simple).response["isAuthorized"] is True
+
+    # WHEN the same route and token come with an IAM answer asked for
+    response = authorizer.authorize(simple._replace(simple=False)).response
+
+    # THEN it gets an IAM policy, not the simple verdict (which holds no document)
+    assert response["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert "isAuthorized" not in response
+
+
 def test_cache_key_removed_from_key_set_rejects_cached_token() -> None:
     # GIVEN a token signed by key B, cached
     world = World()
