@@ -63,7 +63,10 @@ def allowed_cold_start(harness: Harness) -> tuple[dict[str, Any], dict[str, Any]
     """The report of a cold start that allows a request, and the event it decided."""
     harness.put_routes(ROUTES)
     event = load_event("token.json", harness.token(scp=["beds:read"]))
-    return run_cold_start(event, dict(os.environ)), event
+    # The defaults, whatever the developer's shell says: tracing off, metrics on, no dev mode.
+    chosen = ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_DEV", "POWERTOOLS_METRICS_DISABLED")
+    env = {name: value for name, value in os.environ.items() if name not in chosen}
+    return run_cold_start(event, env), event
 
 
 def test_cold_start_first_decision_allows(

@@ -266,13 +266,16 @@ def test_handler_no_route_map_raises_500(harness: Harness) -> None:
         harness.invoke(event)
 
 
-def test_handler_invalid_token_wins_over_missing_route_map(harness: Harness) -> None:
+def test_handler_invalid_token_wins_over_missing_route_map(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     # GIVEN no route map and a garbage token on a cold start
     event = load_event("token.json", "not-a-jwt")
 
     # WHEN / THEN the caller gets 401 (the token is judged first), the outage is only logged
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         harness.invoke(event)
+    assert "route map unavailable too" in caplog.text
 
 
 def test_handler_ssm_outage_while_warm_serves_last_good_map(

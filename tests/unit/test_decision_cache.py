@@ -422,3 +422,9 @@ def test_cold_start_one_failure_does_not_hide_the_other(
     assert (world.key_fetches, world.route_loads) == (1, 1)
     if routes_fail:
         assert "SSM endpoint unreachable" in caplog.text
+    if keys_fail and routes_fail:
+        assert any(
+            record.name == "okta_authorizer.service"
+            and "route map unavailable too" in record.getMessage()
+            for record in caplog.records
+        )

@@ -571,9 +571,11 @@ def test_same_kid_with_new_material_is_served_after_refresh(
     harness.fetcher.serve_keys(replaced.public_jwk())
     harness.clock.advance(3600)
 
-    # THEN the new material is served, as a different key (caches keyed on it are dropped)
+    # THEN the new material is served, and compares unequal to the old key (a verified token
+    # is served from cache only while its key set answers with an equal key)
     served = key_set.key(TARGET)
     assert served.jwk["n"] == replaced.public_jwk()["n"]
+    assert served.public_key.public_numbers() == replaced.private.public_key().public_numbers()
     assert served != first
 
 
