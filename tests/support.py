@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -85,3 +87,10 @@ def access_token(
         issuer=ACME_ISSUER,
         kid="test-key-1",
     )
+
+
+def write_map(directory: Path, routes: dict[str, Any], name: str = "routes.json") -> Path:
+    """A route-map file (`{"routes": ...}`) in `directory`, for the operator commands."""
+    path = directory / name
+    path.write_text(json.dumps({"routes": routes}), encoding="utf-8")
+    return path

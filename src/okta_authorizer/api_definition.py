@@ -68,7 +68,7 @@ def list_template_apis(template: Mapping[str, Any]) -> list[str]:
     """Logical ids of the APIs a SAM template defines or that its function events attach to."""
     names: dict[str, None] = {}
     for name, resource in _resources(template).items():
-        if resource.get("Type") in _DEFINITION_PROPERTY:
+        if isinstance(resource, Mapping) and resource.get("Type") in _DEFINITION_PROPERTY:
             names[name] = None
     for _function, _event, api, _props in _api_events(template):
         names[api] = None
@@ -92,7 +92,8 @@ def read_template_routes(template: Mapping[str, Any], api: str | None = None) ->
     routes: list[ApiRoute] = []
     resource = _resources(template).get(api)
     if isinstance(resource, Mapping) and resource.get("Type") in _DEFINITION_PROPERTY:
-        body = (resource.get("Properties") or {}).get(_DEFINITION_PROPERTY[resource["Type"]])
+        properties = _mapping(resource.get("Properties"), f"{api}.Properties")
+        body = properties.get(_DEFINITION_PROPERTY[resource["Type"]])
         # An inline document only: Fn::Transform / S3 locations are not in the template.
         if isinstance(body, Mapping) and "paths" in body:
             routes.extend(read_openapi_routes(body, f"{api}.DefinitionBody"))
@@ -121,14 +122,24 @@ def _api_events(template: Mapping[str, Any]) -> list[tuple[str, str, str, Mappin
     for name, resource in _resources(template).items():
         if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::Serverless::Function":
             continue
-        events = (resource.get("Properties") or {}).get("Events") or {}
+        properties = _mapping(resource.get("Properties"), f"{name}.Properties")
+        events = _mapping(properties.get("Events"), f"{name}.Events")
         for event_name, event in events.items():
             kind = event.get("Type") if isinstance(event, Mapping) else None
             if kind not in _EVENT_API_PROPERTY:
                 continue
-            props = event.get("Properties") or {}
+            props = _mapping(event.get("Properties"), f"{name}.Events.{event_name}.Properties")
             found.append((name, event_name, _api_name(kind, props), props))
     return found
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    """`value` when it is a mapping, {} when absent; ApiDefinitionError naming `where` otherwise."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ApiDefinitionError(f"{where} is not a mapping")
+    return value
 
 
 def _api_name(kind: str, props: Mapping[str, Any]) -> str:

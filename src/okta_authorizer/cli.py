@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from okta_authorizer.api_definition import ApiRoute
+    from okta_authorizer.policy import MethodArn
     from okta_authorizer.route_review import Explanation, Overlap, RuleChange
     from okta_authorizer.routes import RouteMap
     from okta_authorizer.tokens import AccessToken
 
 OK, PROBLEM, USAGE = 0, 1, 2
 SSM_PREFIX = "ssm:"
-#: The stage ARN that examples and explanations are written against (`--stage` replaces `dev`).
-EXAMPLE_API_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5"
 #: Largest value of a Standard-tier SSM parameter.
 STANDARD_PARAMETER_CHARS = 4096
 UNVERIFIED_BANNER = (
@@ -155,8 +154,7 @@ def _run_validate(args: argparse.Namespace) -> int:
             sys.stderr.write(f"invalid: {problem}\n")
         return PROBLEM
     api_routes, api_origin = _read_api_definition(args)
-    stage_arn = f"{EXAMPLE_API_ARN}/{args.stage}"
-    overlaps = find_overlaps(route_map, stage_arn)
+    overlaps = find_overlaps(route_map, _stage_arn(args.stage))
     review = None if api_routes is None else review_coverage(route_map, api_routes)
     failed = (review is not None and not review.clean) or (args.strict and bool(overlaps))
 
@@ -259,6 +257,8 @@ def _read_api_definition(args: argparse.Namespace) -> tuple[list[ApiRoute] | Non
         read_template_routes,
     )
 
+    if args.api is not None and args.template is None:
+        raise UsageError("--api needs --template")
     try:
         if args.template is not None:
             from okta_authorizer.localdev.sample import load_template
@@ -274,9 +274,28 @@ def _read_api_definition(args: argparse.Namespace) -> tuple[list[ApiRoute] | Non
             return read_openapi_routes(document, str(args.openapi)), str(args.openapi)
     except (OSError, ValueError, TypeError, ApiDefinitionError) as error:
         raise UsageError(f"cannot read the API definition: {error}") from None
-    if args.api is not None:
-        raise UsageError("--api needs --template")
     return None, ""
+
+
+def _stage_arn(stage: str) -> str:
+    """The example API's ARN for the stage `--stage` names; UsageError if no ARN can hold it."""
+    from okta_authorizer.route_review import EXAMPLE_API_ARN
+
+    stage_arn = f"{EXAMPLE_API_ARN}/{stage}"
+    parsed = _method_arn(f"{stage_arn}/GET/")
+    if parsed is None or parsed.stage_arn != stage_arn:
+        raise UsageError(f"--stage {stage!r} is not an API Gateway stage name")
+    return stage_arn
+
+
+def _method_arn(arn: str) -> MethodArn | None:
+    from okta_authorizer.errors import AuthorizerError
+    from okta_authorizer.policy import MethodArn
+
+    try:
+        return MethodArn.parse(arn)
+    except AuthorizerError:
+        return None
 
 
 def _single_api_name(template: Mapping[str, Any]) -> str:
@@ -487,6 +506,9 @@ def _run_explain(args: argparse.Namespace) -> int:
             f'--route must be "METHOD /path" with a concrete method, not {args.route!r}'
         )
     path = path.split("?", 1)[0]
+    stage_arn = _stage_arn(args.stage)
+    if _method_arn(f"{stage_arn}/{method}/{path[1:]}") is None:
+        raise UsageError(f"--route path {path!r} cannot be part of a method ARN")
     route_map, problem = _try_load_files(args.routes)
     if route_map is None:
         raise ProblemError(f"invalid: {problem}")
@@ -505,7 +527,7 @@ def _run_explain(args: argparse.Namespace) -> int:
         path,
         token,
         resource=args.resource,
-        stage_arn=f"{EXAMPLE_API_ARN}/{args.stage}",
+        stage_arn=stage_arn,
     )
     notes = _claim_notes(claims, scope_problem)
     if args.json:

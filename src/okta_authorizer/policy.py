@@ -88,12 +88,8 @@ def _as_arn(arn: MethodArn | str) -> MethodArn:
     return arn if isinstance(arn, MethodArn) else MethodArn.parse(arn)
 
 
-def rule_resource(arn: MethodArn | str, rule: Rule) -> str:
-    """The execute-api resource pattern of a rule in the API stage of `arn`."""
-    return _stage_resource(_as_arn(arn).stage_arn, rule)
-
-
-def _stage_resource(stage_arn: str, rule: Rule) -> str:
+def stage_resource(stage_arn: str, rule: Rule) -> str:
+    """The execute-api resource pattern of a rule in an API stage (`arn:...:api-id/stage`)."""
     method = "*" if rule.method == "ANY" else rule.method
     path = "/".join("*" if segment.startswith("{") else segment for segment in rule.segments)
     return f"{stage_arn}/{method}/{path}"
@@ -118,10 +114,10 @@ def api_policy(arn: MethodArn | str, route_map: RouteMap, token: AccessToken) ->
 def _compile_api_policy(
     route_map: RouteMap, stage_arn: str, granted: frozenset[str]
 ) -> dict[str, Any]:
-    allowed = sorted({_stage_resource(stage_arn, r) for r in route_map.rules if r.key in granted})
+    allowed = sorted({stage_resource(stage_arn, r) for r in route_map.rules if r.key in granted})
     if not allowed:
         return _document({"Action": ACTION, "Effect": "Deny", "Resource": [f"{stage_arn}/*/*"]})
-    refused = {_stage_resource(stage_arn, r) for r in route_map.rules if r.key not in granted}
+    refused = {stage_resource(stage_arn, r) for r in route_map.rules if r.key not in granted}
     denied = sorted(
         pattern for pattern in refused if any(patterns_overlap(pattern, allow) for allow in allowed)
     )

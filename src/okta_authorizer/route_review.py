@@ -11,12 +11,20 @@ from typing import Any
 from okta_authorizer.api_definition import ApiRoute
 from okta_authorizer.errors import Reason
 from okta_authorizer.iam import Effect, evaluate
-from okta_authorizer.policy import ACTION, api_policy, patterns_overlap, route_policy, rule_resource
+from okta_authorizer.policy import (
+    ACTION,
+    api_policy,
+    patterns_overlap,
+    route_policy,
+    stage_resource,
+)
 from okta_authorizer.routes import METHODS, RouteMap, Rule
 from okta_authorizer.tokens import AccessToken
 
-#: The stage ARN examples are written against when the operator names no real one.
-EXAMPLE_STAGE_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
+#: The API whose stage ARN examples are written against when the operator names no real one.
+EXAMPLE_API_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5"
+#: Its stage `dev`: the default of `--stage`.
+EXAMPLE_STAGE_ARN = f"{EXAMPLE_API_ARN}/dev"
 _NAMED_METHODS = tuple(sorted(METHODS - {"ANY"}))
 # Requests tried per pair of rules when looking for an example; the candidates are built from the
 # two rules' own segments, so a real overlap shows up within the first few dozen.
@@ -150,8 +158,7 @@ def find_overlaps(route_map: RouteMap, stage_arn: str = EXAMPLE_STAGE_ARN) -> li
     RouteMap.match, the example token meets `granted` and not `refused`, and the compiled
     api-mode policy, evaluated like IAM, denies the request through `refused`'s resource.
     """
-    method_arn = f"{stage_arn}/GET/"
-    resources = {rule.key: rule_resource(method_arn, rule) for rule in route_map.rules}
+    resources = {rule.key: stage_resource(stage_arn, rule) for rule in route_map.rules}
     filler = _filler(route_map)
     found: list[Overlap] = []
     for refused, granted in itertools.permutations(route_map.rules, 2):

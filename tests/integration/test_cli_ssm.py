@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from okta_authorizer import cli
 from okta_authorizer.localdev.ssm import LOCAL_AWS_ENV, put_parameter, ssm_client
+from tests.support import write_map
 
 _paths = itertools.count()
 
@@ -23,12 +23,6 @@ def routes_path(ssm_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", ssm_endpoint)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     return f"/okta-authorizer/cli{next(_paths)}/routes"
-
-
-def write_map(directory: Path, routes: dict[str, Any], name: str = "routes.json") -> Path:
-    path = directory / name
-    path.write_text(json.dumps({"routes": routes}), encoding="utf-8")
-    return path
 
 
 def stored(endpoint: str, path: str) -> dict[str, tuple[str, str]]:

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from okta_authorizer import cli
 from okta_authorizer.localdev.keys import SigningKey, okta_claims
 from okta_authorizer.localdev.sample import DEFAULT_TEMPLATE, load_sample_route_map
+from tests.support import ACME_ISSUER, write_map
 
 NESTED_ROUTES = {
     "GET /beds/{bedId}": {"scopes": ["beds:read"]},
     "GET /beds/{bedId}/notes": {"scopes": ["notes:read"]},
 }
-ISSUER = "https://acme.okta.com/oauth2/default"
-
-
-def write_map(directory: Path, routes: dict[str, Any], name: str = "routes.json") -> Path:
-    path = directory / name
-    path.write_text(json.dumps({"routes": routes}), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -148,10 +141,15 @@ def test_cli_validate_duplicate_route_across_files_exits_one(
         ["routes", "validate", "MAP", "--template", "MISSING.yaml"],
         ["routes", "validate", "MAP", "--api", "SampleApi"],
         ["routes", "validate", "MAP", "--template", "T", "--openapi", "T"],
+        ["routes", "validate", "MAP", "--openapi", "OPENAPI", "--api", "SampleApi"],
+        ["routes", "validate", "MAP", "--template", "BROKEN_TEMPLATE"],
+        ["routes", "validate", "MAP", "--stage", "v 1"],
         ["routes", "frobnicate"],
         ["explain", "--routes", "MAP", "--route", "GET /beds"],
         ["explain", "--routes", "MAP", "--route", "ANY /beds", "--claims", "{}"],
         ["explain", "--routes", "MAP", "--route", "GET /beds", "--claims", "[1]"],
+        ["explain", "--routes", "MAP", "--route", "GET /beds", "--claims", "{}", "--stage", "a/b"],
+        ["explain", "--routes", "MAP", "--route", "GET /be ds", "--claims", "{}"],
         ["routes", "push", "MAP", "--path", "no-slash"],
     ],
     ids=[
@@ -160,18 +158,33 @@ def test_cli_validate_duplicate_route_across_files_exits_one(
         "missing-template",
         "api-without-template",
         "template-and-openapi",
+        "api-with-openapi",
+        "template-event-list",
+        "validate-bad-stage",
         "unknown-command",
         "explain-without-token-or-claims",
         "explain-any-method",
         "explain-claims-not-object",
+        "explain-bad-stage",
+        "explain-path-with-space",
         "push-bad-path",
     ],
 )
 def test_cli_usage_errors_exit_two(
-    argv: list[str], sample_map_file: Path, capsys: pytest.CaptureFixture[str]
+    argv: list[str], sample_map_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GIVEN a command line with a usage mistake (MAP and T stand for real files)
-    real = {"MAP": str(sample_map_file), "T": str(DEFAULT_TEMPLATE)}
+    # GIVEN a command line with a usage mistake (the capitals stand for real files)
+    openapi = tmp_path / "openapi.json"
+    openapi.write_text(json.dumps({"openapi": "3.0.1", "paths": {"/beds": {"get": {}}}}))
+    broken = tmp_path / "template.json"
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"Events": ["ListBeds"]}}
+    broken.write_text(json.dumps({"Resources": {"Note": "text", "Fn": function}}))
+    real = {
+        "MAP": str(sample_map_file),
+        "T": str(DEFAULT_TEMPLATE),
+        "OPENAPI": str(openapi),
+        "BROKEN_TEMPLATE": str(broken),
+    }
     argv = [real.get(arg, arg) for arg in argv]
 
     # WHEN run THEN the exit code is 2 and stderr says why
@@ -273,7 +286,7 @@ def test_cli_explain_token_file_warns_unverified_and_never_prints_the_token(
     tmp_path: Path, rsa_key: SigningKey, sample_map_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a real signed token in a file, with a scope that does not open the admin routes
-    token = rsa_key.token(okta_claims(ISSUER, scopes=("beds:read",), groups=["Nurses"]))
+    token = rsa_key.token(okta_claims(ACME_ISSUER, scopes=("beds:read",), groups=["Nurses"]))
     token_file = tmp_path / "token.txt"
     token_file.write_text(f"Bearer {token}\n", encoding="utf-8")
 
@@ -312,7 +325,7 @@ def test_cli_explain_token_file_text_output_has_the_banner(
     tmp_path: Path, rsa_key: SigningKey, sample_map_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a reader's token
-    token = rsa_key.token(okta_claims(ISSUER, scopes=("beds:read",)))
+    token = rsa_key.token(okta_claims(ACME_ISSUER, scopes=("beds:read",)))
     token_file = tmp_path / "token.txt"
     token_file.write_text(token, encoding="utf-8")
 

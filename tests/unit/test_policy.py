@@ -23,8 +23,8 @@ from okta_authorizer.policy import (
     iam_response,
     patterns_overlap,
     route_policy,
-    rule_resource,
     simple_response,
+    stage_resource,
 )
 from okta_authorizer.routes import RouteMap, parse_route_map
 from okta_authorizer.tokens import AccessToken
@@ -191,13 +191,12 @@ def test_method_arn_parse_malformed_arn_raises_misconfigured(arn: str) -> None:
     ],
     ids=["literal", "param", "any-greedy", "root", "two-params", "aws-cn", "aws-us-gov"],
 )
-def test_rule_resource_writes_params_and_any_as_star(arn: str, key: str, expected: str) -> None:
+def test_stage_resource_writes_params_and_any_as_star(arn: str, key: str, expected: str) -> None:
     # GIVEN a one-rule map
     route_map = parse_route_map({"/r": json.dumps({"routes": {key: {"scopes": []}}})})
 
     # WHEN / THEN (both a parsed and a raw ARN are accepted)
-    assert rule_resource(MethodArn.parse(arn), route_map.rules[0]) == expected
-    assert rule_resource(arn, route_map.rules[0]) == expected
+    assert stage_resource(MethodArn.parse(arn).stage_arn, route_map.rules[0]) == expected
 
 
 # --- wildcard pattern overlap -----------------------------------------------------------------

@@ -15,7 +15,7 @@ from okta_authorizer.policy import (
     api_policy,
     patterns_overlap,
     route_policy,
-    rule_resource,
+    stage_resource,
 )
 from okta_authorizer.routes import RouteMap, parse_route_map
 from okta_authorizer.tokens import AccessToken
@@ -131,7 +131,7 @@ def exact_decision(route_map: RouteMap, token: AccessToken, request: Request) ->
 
 
 def no_patterns_overlap(route_map: RouteMap) -> bool:
-    patterns = [rule_resource(STAGE + "/GET/", rule) for rule in route_map.rules]
+    patterns = [stage_resource(STAGE, rule) for rule in route_map.rules]
     return not any(patterns_overlap(a, b) for a, b in itertools.combinations(patterns, 2))
 
 
@@ -220,7 +220,7 @@ def test_api_policy_allows_every_rule_the_token_meets_unless_an_overlap_denies(
     # WHEN / THEN each granted rule's pattern is allowed; a refused one is not, or is also denied
     # (a granted rule can compile to the same pattern: `/a/{id}` and `/a/{rest+}` are both `a/*`)
     for rule in route_map.rules:
-        resource = rule_resource(STAGE + "/GET/", rule)
+        resource = stage_resource(STAGE, rule)
         if rule.check(token) is None:
             assert _allowed_pattern(document, resource)
         else:

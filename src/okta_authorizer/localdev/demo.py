@@ -18,11 +18,11 @@ from okta_authorizer.localdev.keys import SigningKey, client_credentials_claims,
 from okta_authorizer.localdev.lambda_context import FakeLambdaContext
 from okta_authorizer.localdev.sample import load_sample_route_map
 from okta_authorizer.localdev.ssm import local_ssm, put_parameter
+from okta_authorizer.route_review import EXAMPLE_STAGE_ARN
 
 AUDIENCE = "api://beds"
 ROUTES_PATH = "/okta-authorizer/demo/routes"
 REPORTING_CLIENT = "0oa1reportingjob"
-ARN_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/dev"
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def build_event(case: Case, token: str) -> dict[str, Any]:
     """A real-shaped API Gateway event for the case, from the samples in events/."""
     name = {"token": "token.json", "request": "request.json", "http": "http-api-v2.json"}[case.kind]
     event = load_event(name, token or None)
-    arn = f"{ARN_PREFIX}/{case.method}{case.path}"
+    arn = f"{EXAMPLE_STAGE_ARN}/{case.method}{case.path}"
     if case.kind == "token":
         event["methodArn"] = arn
     elif case.kind == "request":

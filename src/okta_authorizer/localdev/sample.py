@@ -65,14 +65,7 @@ def load_sample_route_map(template_path: Path | None = None) -> tuple[str, str]:
 
 def list_sample_api_routes(template_path: Path | None = None) -> list[tuple[str, str]]:
     """The (METHOD, path) of every Api event that targets the sample API, in template order."""
-    resources = load_template(template_path)["Resources"]
-    routes: list[tuple[str, str]] = []
-    sample_api = {"Ref": SAMPLE_API_RESOURCE}
-    for resource in resources.values():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        for event in (resource.get("Properties", {}).get("Events") or {}).values():
-            props = event.get("Properties", {})
-            if event.get("Type") == "Api" and props.get("RestApiId") == sample_api:
-                routes.append((str(props["Method"]).upper(), str(props["Path"])))
-    return routes
+    from okta_authorizer.api_definition import read_template_routes
+
+    routes = read_template_routes(load_template(template_path), SAMPLE_API_RESOURCE)
+    return [(route.method, route.path) for route in routes]
