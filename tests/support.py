@@ -1,16 +1,20 @@
-"""Shared test helpers: a manual clock and an in-memory key-set fetcher."""
+"""Shared test helpers: a manual clock, an in-memory key-set fetcher, verifiers and tokens."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from okta_authorizer.jwks import FetchResult
-from okta_authorizer.localdev.keys import b64url
-from okta_authorizer.tokens import AccessToken
+from okta_authorizer.errors import Reason, TokenError
+from okta_authorizer.jwks import FetchResult, KeySet
+from okta_authorizer.localdev.keys import SigningKey, b64url
+from okta_authorizer.settings import Settings
+from okta_authorizer.tokens import VERIFIED_CACHE_LIMIT, AccessToken, TokenVerifier
 
 #: The route map of DESIGN.md ("The route map"), used by the route and policy tests.
 SAMPLE_ROUTES: dict[str, Any] = {
@@ -62,8 +66,11 @@ def ec_jwk(kid: str) -> dict[str, Any]:
     }
 
 
-#: The issuer of the tokens `access_token` builds.
+#: The issuer of the tokens `access_token` builds and `memory_verifier` trusts.
 ACME_ISSUER = "https://acme.okta.com/oauth2/default"
+#: The audience and wall time of `memory_verifier`.
+TOKEN_AUDIENCE = "api://default"
+TOKEN_NOW = 1_800_000_000
 
 
 def access_token(
@@ -94,3 +101,46 @@ def write_map(directory: Path, routes: dict[str, Any], name: str = "routes.json"
     path = directory / name
     path.write_text(json.dumps({"routes": routes}), encoding="utf-8")
     return path
+
+
+def memory_verifier(
+    jwks: list[dict[str, Any]],
+    *,
+    clock: Callable[[], float] | None = None,
+    verified_cache_limit: int = VERIFIED_CACHE_LIMIT,
+    **settings: Any,
+) -> tuple[TokenVerifier, MemoryJwksFetcher]:
+    """A verifier trusting ACME_ISSUER for TOKEN_AUDIENCE at TOKEN_NOW, its keys `jwks` in memory.
+
+    `settings` are further Settings fields (allowed clients, leeway, algorithms).
+    """
+    fetcher = MemoryJwksFetcher(jwks)
+    key_set = KeySet(ACME_ISSUER, fetcher=fetcher, jwks_uri=f"{ACME_ISSUER}/v1/keys")
+    config = Settings(issuers=(ACME_ISSUER,), audiences=(TOKEN_AUDIENCE,), **settings)
+    verifier = TokenVerifier(
+        config,
+        {ACME_ISSUER: key_set},
+        clock=clock or ManualClock(TOKEN_NOW),
+        verified_cache_limit=verified_cache_limit,
+    )
+    return verifier, fetcher
+
+
+def token_error_reason(call: Callable[..., object], *args: Any) -> Reason:
+    """The reason code of the TokenError `call(*args)` raises; the test fails if it raises none."""
+    with pytest.raises(TokenError) as caught:
+        call(*args)
+    return caught.value.reason
+
+
+def compact_jws(header: bytes | str, payload: bytes | str, signature: bytes) -> str:
+    """A compact JWS from raw parts (no signing)."""
+    raw_header = header.encode() if isinstance(header, str) else header
+    raw_payload = payload.encode() if isinstance(payload, str) else payload
+    return f"{b64url(raw_header)}.{b64url(raw_payload)}.{b64url(signature)}"
+
+
+def sign_raw(key: SigningKey, header: bytes | str, payload: bytes | str) -> str:
+    """A real RS256 signature by `key` over raw header and payload (JSON json.dumps won't write)."""
+    unsigned = compact_jws(header, payload, b"")[:-1]
+    return f"{unsigned}.{b64url(key.sign(unsigned.encode('ascii')))}"

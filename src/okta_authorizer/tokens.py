@@ -54,8 +54,9 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
 _PKCS1V15 = padding.PKCS1v15()
 #: Verified tokens remembered per container. A token's claims are ~1 KiB, so this stays a few MB.
 VERIFIED_CACHE_LIMIT = 2048
-# Everything json, base64 and cryptography raise on hostile input (UnicodeDecodeError and
-# binascii.Error are ValueErrors); anything else is a bug and must surface as one.
+# Everything orjson, base64 and cryptography raise on hostile input (orjson.JSONDecodeError,
+# UnicodeDecodeError and binascii.Error are ValueErrors); anything else is a bug and must surface
+# as one.
 _PARSE_ERRORS = (
     ValueError,
     TypeError,

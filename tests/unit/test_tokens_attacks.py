@@ -20,11 +20,21 @@ from okta_authorizer.jwks import KeySet
 from okta_authorizer.localdev.keys import SigningKey, b64url, b64url_json, okta_claims
 from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import MAX_TOKEN_BYTES, TokenVerifier
-from tests.support import ManualClock, MemoryJwksFetcher, ec_jwk
+from tests.support import (
+    ACME_ISSUER,
+    TOKEN_AUDIENCE,
+    TOKEN_NOW,
+    ManualClock,
+    MemoryJwksFetcher,
+    ec_jwk,
+    memory_verifier,
+    sign_raw,
+    token_error_reason,
+)
 
-ISSUER = "https://acme.okta.com/oauth2/default"
-AUDIENCE = "api://default"
-NOW = 1_800_000_000
+ISSUER = ACME_ISSUER
+AUDIENCE = TOKEN_AUDIENCE
+NOW = TOKEN_NOW
 
 
 @dataclass
@@ -35,38 +45,20 @@ class Target:
     fetcher: MemoryJwksFetcher
 
     def reason(self, token: str) -> Reason:
-        with pytest.raises(TokenError) as caught:
-            self.verifier.verify(token)
-        return caught.value.reason
+        return token_error_reason(self.verifier.verify, token)
 
 
 def target(jwks: list[dict[str, Any]], **settings: Any) -> Target:
-    fetcher = MemoryJwksFetcher(jwks)
-    key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys")
-    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,), **settings)
-    return Target(TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW)), fetcher)
+    return Target(*memory_verifier(jwks, **settings))
 
 
 def claims(**changes: Any) -> dict[str, Any]:
     return okta_claims(ISSUER, AUDIENCE, now=NOW) | changes
 
 
-def compact(header: bytes | str, payload: bytes | str, signature: bytes) -> str:
-    """A compact JWS from raw parts (no signing)."""
-    raw_header = header.encode() if isinstance(header, str) else header
-    raw_payload = payload.encode() if isinstance(payload, str) else payload
-    return f"{b64url(raw_header)}.{b64url(raw_payload)}.{b64url(signature)}"
-
-
 def signed(key: SigningKey, header: dict[str, Any], body: dict[str, Any] | None = None) -> str:
     """A real RS256 signature by `key` over any header."""
     return key.token(claims() if body is None else body, header=header)
-
-
-def signed_raw(key: SigningKey, header: bytes | str, payload: bytes | str) -> str:
-    """A real RS256 signature by `key` over raw header and payload bytes."""
-    unsigned = compact(header, payload, b"")[:-1]
-    return f"{unsigned}.{b64url(key.sign(unsigned.encode('ascii')))}"
 
 
 def hmac_forged(key: SigningKey, alg: str, secret_form: str) -> str:
@@ -241,67 +233,67 @@ PRE_NETWORK: list[tuple[str, Build, Reason]] = [
     ),
     (
         "header-not-json",
-        lambda k: signed_raw(k, "{alg: RS256}", json.dumps(claims())),
+        lambda k: sign_raw(k, "{alg: RS256}", json.dumps(claims())),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "header-json-array",
-        lambda k: signed_raw(k, json.dumps([okta(k)]), json.dumps(claims())),
+        lambda k: sign_raw(k, json.dumps([okta(k)]), json.dumps(claims())),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "header-json-string",
-        lambda k: signed_raw(k, '"RS256"', json.dumps(claims())),
+        lambda k: sign_raw(k, '"RS256"', json.dumps(claims())),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "header-not-utf8",
-        lambda k: signed_raw(k, b'{"alg":"RS256","kid":"\xff\xfe"}', json.dumps(claims())),
+        lambda k: sign_raw(k, b'{"alg":"RS256","kid":"\xff\xfe"}', json.dumps(claims())),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "header-utf16",
-        lambda k: signed_raw(k, json.dumps(okta(k)).encode("utf-16"), json.dumps(claims())),
+        lambda k: sign_raw(k, json.dumps(okta(k)).encode("utf-16"), json.dumps(claims())),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "header-deeply-nested-within-size",
-        lambda k: signed_raw(k, "[" * 4000, json.dumps(claims())),
+        lambda k: sign_raw(k, "[" * 4000, json.dumps(claims())),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "header-deeply-nested-100000",
-        lambda k: signed_raw(k, "[" * 100_000, json.dumps(claims())),
+        lambda k: sign_raw(k, "[" * 100_000, json.dumps(claims())),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "payload-not-json",
-        lambda k: signed_raw(k, json.dumps(okta(k)), "iss=me"),
+        lambda k: sign_raw(k, json.dumps(okta(k)), "iss=me"),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "payload-json-array",
-        lambda k: signed_raw(k, json.dumps(okta(k)), json.dumps([claims()])),
+        lambda k: sign_raw(k, json.dumps(okta(k)), json.dumps([claims()])),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "payload-json-null",
-        lambda k: signed_raw(k, json.dumps(okta(k)), "null"),
+        lambda k: sign_raw(k, json.dumps(okta(k)), "null"),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "payload-not-utf8",
-        lambda k: signed_raw(k, json.dumps(okta(k)), b'{"iss":"\xc3\x28"}'),
+        lambda k: sign_raw(k, json.dumps(okta(k)), b'{"iss":"\xc3\x28"}'),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "payload-deeply-nested-within-size",
-        lambda k: signed_raw(k, json.dumps(okta(k)), "[" * 4000),
+        lambda k: sign_raw(k, json.dumps(okta(k)), "[" * 4000),
         Reason.MALFORMED_TOKEN,
     ),
     (
         "payload-deeply-nested-100000",
-        lambda k: signed_raw(k, json.dumps(okta(k)), "[" * 100_000),
+        lambda k: sign_raw(k, json.dumps(okta(k)), "[" * 100_000),
         Reason.MALFORMED_TOKEN,
     ),
     (
@@ -378,7 +370,7 @@ def test_tokens_deep_nesting_within_size_fails_in_the_json_parser(
     # GIVEN deeply nested JSON small enough to pass the size check
     nested = "[" * 4000
     parts = {"header": json.dumps(okta(rsa_key)), "payload": json.dumps(claims())} | {part: nested}
-    token = signed_raw(rsa_key, parts["header"], parts["payload"])
+    token = sign_raw(rsa_key, parts["header"], parts["payload"])
     assert len(token) <= MAX_TOKEN_BYTES
 
     # WHEN it is verified

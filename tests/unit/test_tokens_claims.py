@@ -4,36 +4,37 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from okta_authorizer.errors import Reason, TokenError
-from okta_authorizer.jwks import KeySet
+from okta_authorizer.errors import Reason
 from okta_authorizer.localdev.keys import (
     SigningKey,
-    b64url,
     client_credentials_claims,
     okta_claims,
 )
-from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import AccessToken, TokenVerifier
-from tests.support import ManualClock, MemoryJwksFetcher
+from tests.support import (
+    ACME_ISSUER,
+    TOKEN_AUDIENCE,
+    TOKEN_NOW,
+    MemoryJwksFetcher,
+    memory_verifier,
+    sign_raw,
+    token_error_reason,
+)
 
-ISSUER = "https://acme.okta.com/oauth2/default"
-AUDIENCE = "api://default"
-NOW = 1_800_000_000
+ISSUER = ACME_ISSUER
+AUDIENCE = TOKEN_AUDIENCE
+NOW = TOKEN_NOW
 SKEW = 60
 WEB_APP = "0oa1webapp"
 REPORTING_JOB = "0oa1reportingjob"
 
 
 def make_verifier(rsa_key: SigningKey, **settings: Any) -> tuple[TokenVerifier, MemoryJwksFetcher]:
-    fetcher = MemoryJwksFetcher([rsa_key.public_jwk()])
-    key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys")
-    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,), **settings)
-    return TokenVerifier(config, {ISSUER: key_set}, clock=ManualClock(NOW)), fetcher
+    return memory_verifier([rsa_key.public_jwk()], **settings)
 
 
 @pytest.fixture
@@ -50,18 +51,6 @@ def claims(**changes: Any) -> dict[str, Any]:
     base = okta_claims(ISSUER, AUDIENCE, scopes=("beds:read", "beds:write"), now=NOW)
     base.update(changes)
     return {name: value for name, value in base.items() if value is not None}
-
-
-def sign_raw(key: SigningKey, header_json: str, payload_json: str) -> str:
-    """A token over hand-written JSON (for values json.dumps cannot produce, such as 1e999)."""
-    signing_input = f"{b64url(header_json.encode())}.{b64url(payload_json.encode())}"
-    return f"{signing_input}.{b64url(key.sign(signing_input.encode('ascii')))}"
-
-
-def reason_of(verify: Callable[[str], AccessToken], token: str) -> Reason:
-    with pytest.raises(TokenError) as caught:
-        verify(token)
-    return caught.value.reason
 
 
 def test_tokens_okta_shaped_token_passes(verifier: TokenVerifier, rsa_key: SigningKey) -> None:
@@ -222,7 +211,7 @@ def test_tokens_invalid_claims_are_rejected_with_reason(
     token = rsa_key.token(claims(**changes))
 
     # WHEN / THEN it is rejected with that rule's reason code
-    assert reason_of(verifier.verify, token) is reason
+    assert token_error_reason(verifier.verify, token) is reason
 
 
 @pytest.mark.parametrize("name", ["exp", "iat", "nbf"])
@@ -236,7 +225,7 @@ def test_tokens_exp_1e999_in_raw_json_is_malformed(
     token = sign_raw(rsa_key, json.dumps({"kid": rsa_key.kid, "alg": "RS256"}), payload)
 
     # WHEN / THEN it is malformed, not an overflow and not a token that never expires
-    assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
+    assert token_error_reason(verifier.verify, token) is Reason.MALFORMED_TOKEN
 
 
 @pytest.mark.parametrize("name", ["cid", "uid", "jti", "scp", "sub"])
@@ -250,7 +239,7 @@ def test_tokens_optional_claim_present_as_null_is_malformed(
     )
 
     # WHEN / THEN null is not a string (or list), so the token is malformed
-    assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
+    assert token_error_reason(verifier.verify, token) is Reason.MALFORMED_TOKEN
 
 
 @pytest.mark.parametrize(
@@ -266,7 +255,7 @@ def test_tokens_non_json_constants_in_payload_are_malformed(
     )
 
     # WHEN / THEN the payload is refused
-    assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
+    assert token_error_reason(verifier.verify, token) is Reason.MALFORMED_TOKEN
 
 
 def test_tokens_payload_with_whitespace_around_json_passes(
@@ -288,7 +277,7 @@ def test_tokens_payload_with_trailing_data_is_malformed(
     token = sign_raw(rsa_key, header, json.dumps(claims()) + ' {"scp":["admin"]}')
 
     # WHEN / THEN it is malformed
-    assert reason_of(verifier.verify, token) is Reason.MALFORMED_TOKEN
+    assert token_error_reason(verifier.verify, token) is Reason.MALFORMED_TOKEN
 
 
 def test_tokens_org_server_issuer_is_logged_clearly_without_the_token(
@@ -299,7 +288,7 @@ def test_tokens_org_server_issuer_is_logged_clearly_without_the_token(
 
     # WHEN it is verified
     with caplog.at_level(logging.WARNING, logger="okta_authorizer.tokens"):
-        reason = reason_of(verifier.verify, token)
+        reason = token_error_reason(verifier.verify, token)
 
     # THEN it is untrusted, the log says why, and neither the token nor its signature is logged
     assert reason is Reason.UNTRUSTED_ISSUER
@@ -315,7 +304,7 @@ def test_tokens_untrusted_issuer_is_rejected_before_any_key_fetch(rsa_key: Signi
     token = rsa_key.token(claims(iss="https://evil.example/oauth2/default"))
 
     # WHEN a token names another issuer
-    reason = reason_of(verifier.verify, token)
+    reason = token_error_reason(verifier.verify, token)
 
     # THEN it is rejected without touching the network
     assert reason is Reason.UNTRUSTED_ISSUER
@@ -343,4 +332,4 @@ def test_tokens_zero_clock_skew_rejects_token_expiring_now(rsa_key: SigningKey) 
     verifier, _ = make_verifier(rsa_key, clock_skew_seconds=0)
 
     # WHEN a token whose exp is exactly now arrives, THEN it has expired (exp is exclusive)
-    assert reason_of(verifier.verify, rsa_key.token(claims(exp=NOW))) is Reason.EXPIRED
+    assert token_error_reason(verifier.verify, rsa_key.token(claims(exp=NOW))) is Reason.EXPIRED

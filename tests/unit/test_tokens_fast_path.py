@@ -7,35 +7,30 @@ from typing import Any
 import pytest
 
 from okta_authorizer.errors import Reason, TokenError
-from okta_authorizer.jwks import KeySet
 from okta_authorizer.localdev.keys import SigningKey, okta_claims
-from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import TokenVerifier, extract_bearer
-from tests.support import ManualClock, MemoryJwksFetcher
+from tests.support import (
+    ACME_ISSUER,
+    TOKEN_AUDIENCE,
+    TOKEN_NOW,
+    ManualClock,
+    memory_verifier,
+    token_error_reason,
+)
 
-ISSUER = "https://acme.okta.com/oauth2/default"
-AUDIENCE = "api://default"
-NOW = 1_800_000_000
+ISSUER = ACME_ISSUER
+AUDIENCE = TOKEN_AUDIENCE
+NOW = TOKEN_NOW
 KEY = SigningKey(kid="fast-path-key")
 FORGER = SigningKey(kid="fast-path-key")  # same kid, other private key
 
 
 def make_verifier(**options: Any) -> TokenVerifier:
-    fetcher = MemoryJwksFetcher([KEY.public_jwk()])
-    key_set = KeySet(ISSUER, fetcher=fetcher, jwks_uri=f"{ISSUER}/v1/keys")
-    config = Settings(issuers=(ISSUER,), audiences=(AUDIENCE,))
-    options.setdefault("clock", ManualClock(NOW))
-    return TokenVerifier(config, {ISSUER: key_set}, **options)
+    return memory_verifier([KEY.public_jwk()], **options)[0]
 
 
 def token(key: SigningKey = KEY, **changes: Any) -> str:
     return key.token(okta_claims(ISSUER, AUDIENCE, now=NOW) | changes)
-
-
-def reason(verifier: TokenVerifier, value: str) -> Reason:
-    with pytest.raises(TokenError) as caught:
-        verifier.verify(value)
-    return caught.value.reason
 
 
 def test_tokens_known_header_with_forged_signature_is_bad_signature() -> None:
@@ -46,7 +41,7 @@ def test_tokens_known_header_with_forged_signature_is_bad_signature() -> None:
     assert forged.split(".")[0] == token().split(".")[0]
 
     # WHEN / THEN a token with the same header but another signer is still refused
-    assert reason(verifier, forged) is Reason.BAD_SIGNATURE
+    assert token_error_reason(verifier.verify, forged) is Reason.BAD_SIGNATURE
 
 
 def test_tokens_known_header_with_bad_claims_is_still_refused() -> None:
@@ -55,8 +50,10 @@ def test_tokens_known_header_with_bad_claims_is_still_refused() -> None:
     verifier.verify(token())
 
     # WHEN / THEN the claims of the next token behind that header are checked in full
-    assert reason(verifier, token(aud="api://other")) is Reason.WRONG_AUDIENCE
-    assert reason(verifier, token(exp=NOW - 3600, iat=NOW - 7200)) is Reason.EXPIRED
+    assert token_error_reason(verifier.verify, token(aud="api://other")) is Reason.WRONG_AUDIENCE
+    assert (
+        token_error_reason(verifier.verify, token(exp=NOW - 3600, iat=NOW - 7200)) is Reason.EXPIRED
+    )
 
 
 def test_tokens_refused_header_stays_refused() -> None:
@@ -64,10 +61,10 @@ def test_tokens_refused_header_stays_refused() -> None:
     verifier = make_verifier()
     header = {"kid": KEY.kid, "alg": "RS256", "jku": "https://keys.example.com"}
     bad = KEY.token(okta_claims(ISSUER, AUDIENCE, now=NOW), header=header)
-    first = reason(verifier, bad)
+    first = token_error_reason(verifier.verify, bad)
 
     # WHEN / THEN the same header is refused again, for the same reason
-    assert reason(verifier, bad) is first is Reason.MALFORMED_TOKEN
+    assert token_error_reason(verifier.verify, bad) is first is Reason.MALFORMED_TOKEN
 
 
 @pytest.mark.parametrize(
