@@ -264,7 +264,7 @@ def iam_response(
 def simple_response(allowed: bool, context: dict[str, ContextValue]) -> dict[str, Any]:
     """The HTTP API payload 2.0 simple response (`isAuthorized`, `context`)."""
     # Same shape as Powertools' APIGatewayAuthorizerResponseV2.asdict() (a test holds them
-    # equal); importing it loads the whole data_classes package, about 30 ms of cold start.
+    # equal); importing it loads the whole data_classes package, ~25 ms of cold start.
     response: dict[str, Any] = {"isAuthorized": allowed}
     if context:
         response["context"] = context
