@@ -41,9 +41,8 @@ class AuthorizationRequest(NamedTuple):
     authorization: str | None  # the raw Authorization header value
     arn: str  # methodArn (REST) or routeArn (HTTP API)
     method: str  # the request's HTTP method, or the route key's method for HTTP APIs
-    resource: str | None = (
-        None  # the route template (REST REQUEST `resource`, HTTP API routeKey path)
-    )
+    # the route template (REST REQUEST `resource`, HTTP API routeKey path)
+    resource: str | None = None
     simple: bool = False  # answer with the HTTP API simple response
 
 
