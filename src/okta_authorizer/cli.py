@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from okta_authorizer.api_definition import ApiRoute
@@ -529,19 +529,28 @@ def _run_explain(args: argparse.Namespace) -> int:
         resource=args.resource,
         stage_arn=stage_arn,
     )
-    notes = _claim_notes(claims, scope_problem)
+    shown = _ShownToken(
+        unverified=args.token_file is not None,
+        header={k: header[k] for k in ("alg", "kid", "typ") if k in header},
+        facts={k: claims[k] for k in ("sub", "cid", "iss", "aud", "exp") if k in claims},
+        scopes=scopes,
+        notes=_claim_notes(claims, scope_problem),
+    )
     if args.json:
-        _write_json(
-            _explanation_json(
-                explanation, header=header, claims=claims, scopes=scopes, notes=notes, args=args
-            )
-        )
+        _write_json(_explanation_json(explanation, shown, args.policy_mode))
     else:
-        _write_explanation(
-            explanation, header=header, claims=claims, scopes=scopes, notes=notes, args=args
-        )
-    effect = explanation.api_effect if args.policy_mode == "api" else explanation.route_effect
-    return OK if effect == "Allow" else PROBLEM
+        _write_explanation(explanation, shown, args.policy_mode)
+    return OK if explanation.effect(args.policy_mode) == "Allow" else PROBLEM
+
+
+class _ShownToken(NamedTuple):
+    """What explain shows of the token it was given."""
+
+    unverified: bool  # read from --token-file, signature not checked
+    header: dict[str, Any]  # alg, kid, typ
+    facts: dict[str, Any]  # sub, cid, iss, aud, exp
+    scopes: tuple[str, ...]
+    notes: list[str]
 
 
 def _read_unverified_token(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -591,22 +600,12 @@ def _claim_notes(claims: Mapping[str, Any], scope_problem: str | None) -> list[s
 
 
 def _explanation_json(
-    explanation: Explanation,
-    *,
-    header: Mapping[str, Any],
-    claims: Mapping[str, Any],
-    scopes: tuple[str, ...],
-    notes: list[str],
-    args: argparse.Namespace,
+    explanation: Explanation, shown: _ShownToken, policy_mode: str
 ) -> dict[str, Any]:
     rule = explanation.rule
     return {
-        "unverified": args.token_file is not None,
-        "token": {
-            **{k: header[k] for k in ("alg", "kid", "typ") if k in header},
-            **{k: claims[k] for k in ("sub", "cid", "iss", "aud", "exp") if k in claims},
-            "scopes": list(scopes),
-        },
+        "unverified": shown.unverified,
+        "token": {**shown.header, **shown.facts, "scopes": list(shown.scopes)},
         "request": f"{explanation.method} {explanation.path}",
         "rule": None if rule is None else rule.key,
         "rule_source": None if rule is None else rule.source,
@@ -614,7 +613,7 @@ def _explanation_json(
             {"name": c.name, "required": c.required, "met": c.met} for c in explanation.conditions
         ],
         "allowed": explanation.allowed,
-        "policy_mode": args.policy_mode,
+        "policy_mode": policy_mode,
         "reason": None if explanation.reason is None else str(explanation.reason),
         "resource": explanation.request_resource,
         "api_mode_effect": explanation.api_effect,
@@ -622,26 +621,17 @@ def _explanation_json(
         "api_mode_statements": [
             {"effect": effect, "resource": resource} for effect, resource in explanation.statements
         ],
-        "notes": notes,
+        "notes": shown.notes,
     }
 
 
-def _write_explanation(
-    explanation: Explanation,
-    *,
-    header: Mapping[str, Any],
-    claims: Mapping[str, Any],
-    scopes: tuple[str, ...],
-    notes: list[str],
-    args: argparse.Namespace,
-) -> None:
+def _write_explanation(explanation: Explanation, shown: _ShownToken, policy_mode: str) -> None:
     out = sys.stdout.write
-    if args.token_file is not None:
+    if shown.unverified:
         out(UNVERIFIED_BANNER)
-        shown = ", ".join(f"{k}={header[k]}" for k in ("alg", "kid", "typ") if k in header)
-        out(f"token header: {shown}\n")
-    facts = [f"{k}={claims[k]}" for k in ("sub", "cid", "iss", "aud", "exp") if k in claims]
-    out(f"token: {', '.join(facts)}; scopes {list(scopes)}\n")
+        out(f"token header: {', '.join(f'{k}={v}' for k, v in shown.header.items())}\n")
+    facts = ", ".join(f"{k}={v}" for k, v in shown.facts.items())
+    out(f"token: {facts}; scopes {list(shown.scopes)}\n")
     out(f"request: {explanation.method} {explanation.path}\n")
     rule = explanation.rule
     if rule is None:
@@ -664,11 +654,10 @@ def _write_explanation(
             "note: the api-mode policy denies what the route map allows (an overlap; "
             "`routes validate` lists them)\n"
         )
-    for note in notes:
+    for note in shown.notes:
         out(f"note: {note}\n")
-    effect = explanation.api_effect if args.policy_mode == "api" else explanation.route_effect
-    outcome = "ALLOW" if effect == "Allow" else "DENY"
-    out(f"outcome with POLICY_MODE={args.policy_mode}: {outcome}\n")
+    outcome = "ALLOW" if explanation.effect(policy_mode) == "Allow" else "DENY"
+    out(f"outcome with POLICY_MODE={policy_mode}: {outcome}\n")
 
 
 # -- shared ---------------------------------------------------------------------------------------

@@ -109,6 +109,10 @@ class Explanation:
         """The exact decision (POLICY_MODE=route, simple responses)."""
         return self.reason is None
 
+    def effect(self, policy_mode: str) -> Effect:
+        """What the authorizer's answer does to the request in `policy_mode` (api or route)."""
+        return self.api_effect if policy_mode == "api" else self.route_effect
+
 
 def rule_document(rule: Rule) -> dict[str, Any]:
     """A rule as the route-map JSON writes it (defaults left out)."""
