@@ -74,6 +74,8 @@ class VerificationKey:
     # Built from n and e alone when the key is vetted, so a stray private member can never make
     # it a signing key and no token pays for building it; `jwk` holds n and e for equality.
     public_key: rsa.RSAPublicKey = field(compare=False, repr=False)
+    # Bytes in a signature by this key (RFC 8017 k): read once here, checked on every new token.
+    signature_length: int = field(compare=False, repr=False)
 
 
 def parse_cache_control(value: str | None) -> int | None:
@@ -385,6 +387,7 @@ def vet_keys(issuer: str, entries: list[Any]) -> dict[str, VerificationKey]:
             alg=entry.get("alg"),
             jwk=MappingProxyType(jwk),
             public_key=vetted,
+            signature_length=(vetted.key_size + 7) // 8,
         )
     return keys
 

@@ -235,6 +235,7 @@ def test_verification_key_keeps_only_public_members(harness: Harness, material: 
     assert key.jwk["n"] == material.good_jwk()["n"]
     # and the signature check's key is built from n and e alone
     assert key.public_key.public_numbers() == material.good.private.public_key().public_numbers()
+    assert key.signature_length == 256  # bytes of a 2048-bit modulus: RFC 8017's k
     assert key.alg == "RS256"
     assert key.issuer == ISSUER
 
