@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         def core(header: str) -> object:
             return get_authorizer(get_settings()).authorize(
-                AuthorizationRequest("token", header, arn, method="")
+                AuthorizationRequest("token", header, arn, "")
             )
 
         core(f"Bearer {tokens[0]}")  # warm: keys and route map fetched here, not profiled

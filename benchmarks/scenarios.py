@@ -41,7 +41,7 @@ def measure_core(tokens: Sequence[str], warmup: int, *, name: str, title: str) -
 
     def authorize(header: str) -> Any:
         return get_authorizer(get_settings()).authorize(
-            AuthorizationRequest("token", header, arn, method="")
+            AuthorizationRequest("token", header, arn, "")
         )
 
     decision = authorize(headers[0])

@@ -129,7 +129,7 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> Any:
 def _from_token(event: dict[str, Any]) -> AuthorizationRequest:
     # A TOKEN event names no route, only the concrete method ARN: the route is matched from it.
     arn = _text(event, "methodArn")
-    return AuthorizationRequest("token", event.get("authorizationToken"), arn, method="")
+    return AuthorizationRequest("token", event.get("authorizationToken"), arn, "")
 
 
 def _from_request(event: dict[str, Any]) -> AuthorizationRequest:
