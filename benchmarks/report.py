@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import sys
+import sysconfig
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -44,10 +45,27 @@ def describe_machine() -> dict[str, Any]:
         "cpu": model,
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],
+        "python_build": describe_python_build(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "packages": versions,
     }
+
+
+def describe_python_build(maps: Path = Path("/proc/self/maps")) -> str:
+    """How this CPython was built: the Python-heavy rows move by 15-20% with it, RSA does not."""
+    # A shared libpython (pyenv's and, judging by /var/lang/lib/libpython3.*.so, Lambda's) is
+    # compiled position-independent and calls into itself through the PLT; a PGO/LTO build such
+    # as Debian's static /usr/bin/python3.11 runs the same code faster (benchmarks/README.md).
+    try:
+        shared = "libpython" in maps.read_text(encoding="utf-8")
+    except OSError:
+        shared = bool(sysconfig.get_config_var("Py_ENABLE_SHARED"))
+    configure = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
+    flags = [flag for flag in ("--enable-optimizations", "--with-lto") if flag in configure]
+    linked = "libpython shared" if shared else "libpython linked in"
+    built = " ".join(flags) if flags else "neither --enable-optimizations nor --with-lto"
+    return f"{linked}; configured with {built}"
 
 
 def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
@@ -238,7 +256,7 @@ def print_report(results: dict[str, Any], out: TextIO) -> None:
     machine = results["machine"]
     out.write(
         f"\nmachine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}"
-        f" ({results['mode']} mode)\n"
+        f" ({machine.get('python_build', 'build not recorded')}; {results['mode']} mode)\n"
     )
     others = results.get("other_cpu_cores")
     if others is not None and others > 0.25:
@@ -264,7 +282,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
     text = [
         "# Benchmark results",
         "",
-        f"Machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}; "
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']} "
+        f"({machine.get('python_build', 'build not recorded')}); "
         f"{results['mode']} mode; {results['finished']}.",
         f"Packages: {', '.join(f'{k} {v}' for k, v in machine['packages'].items() if v)}.",
         _other_cpu_sentence(results.get("other_cpu_cores")),

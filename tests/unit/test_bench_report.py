@@ -1,11 +1,13 @@
-"""The benchmark report's budget table: figures compared with the issue's limits, never asserted."""
+"""The benchmark report: the budget table (figures against the issue's limits, never asserted)
+and the machine description."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks.report import budget_lines
+from benchmarks.report import budget_lines, describe_python_build
 
 
 def results(**overrides: Any) -> dict[str, Any]:
@@ -60,3 +62,26 @@ def test_bench_report_failed_measurement_is_not_measured_not_met() -> None:
     # THEN those budgets say so instead of passing
     assert table["cold start (x import boto3 + SSM client)"] == "not measured"
     assert table["peak RSS after the memory run (MiB)"] == "not measured"
+
+
+@pytest.mark.parametrize(
+    ("mapped", "expected"),
+    [
+        ("7f00-7f01 r-xp 0 08:01 1 /opt/python/lib/libpython3.11.so.1.0\n", "libpython shared"),
+        ("5600-5601 r-xp 0 08:01 1 /usr/bin/python3.11\n", "libpython linked in"),
+    ],
+    ids=["shared-libpython", "static-interpreter"],
+)
+def test_bench_report_python_build_tells_shared_from_static(
+    tmp_path: Path, mapped: str, expected: str
+) -> None:
+    # GIVEN a process memory map with or without libpython in it
+    maps = tmp_path / "maps"
+    maps.write_text(mapped, encoding="utf-8")
+
+    # WHEN the build is described
+    described = describe_python_build(maps)
+
+    # THEN it says how libpython is linked, and names the configure flags it looked for
+    assert described.startswith(expected + "; configured with ")
+    assert "--enable-optimizations" in described
