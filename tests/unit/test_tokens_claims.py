@@ -111,6 +111,25 @@ def test_tokens_scope_string_claim_is_split_into_scopes(
     assert verifier.verify(token).scopes == expected
 
 
+@pytest.mark.parametrize(
+    ("scp", "expected"),
+    [
+        (["beds:read", "beds:write"], ("beds:read", "beds:write")),
+        (["beds:write", "beds:read", "beds:write"], ("beds:write", "beds:read")),
+        ([], ()),
+    ],
+    ids=["distinct-scopes-in-order", "repeated-scope-kept-once-first-place", "empty-list"],
+)
+def test_tokens_scp_list_becomes_scopes_each_once_in_order(
+    verifier: TokenVerifier, rsa_key: SigningKey, scp: list[str], expected: tuple[str, ...]
+) -> None:
+    # GIVEN Okta's `scp` list, possibly naming a scope twice
+    token = rsa_key.token(claims(scp=scp))
+
+    # WHEN / THEN each scope appears once, where it first appeared
+    assert verifier.verify(token).scopes == expected
+
+
 def test_tokens_token_without_scope_claims_has_no_scopes(
     verifier: TokenVerifier, rsa_key: SigningKey
 ) -> None:
