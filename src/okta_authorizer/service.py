@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import orjson
 
 from okta_authorizer import policy
-from okta_authorizer.bounded import make_room
+from okta_authorizer.bounded import make_room, shrink
 from okta_authorizer.errors import Reason
 from okta_authorizer.jwks import get_key_sets
 from okta_authorizer.observability import count
@@ -103,8 +103,9 @@ class Authorizer:
             return cached
         decision = self._decide(request, token, route_map)
         if self._decision_limit > 0:
+            # The size test here rather than in make_room: this runs for every new decision.
             if len(self._decisions) >= self._decision_limit:
-                make_room(self._decisions, self._decision_limit)
+                shrink(self._decisions, self._decision_limit)
             self._decisions[key] = decision
         return decision
 
