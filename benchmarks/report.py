@@ -27,14 +27,6 @@ PACKAGES = (
 
 def describe_machine() -> dict[str, Any]:
     """CPU model, cores, Python and the versions of the packages measured."""
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor() or "unknown"
     versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
@@ -42,7 +34,7 @@ def describe_machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {
-        "cpu": model,
+        "cpu": describe_cpu(),
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],
         "python_build": describe_python_build(),
@@ -50,6 +42,29 @@ def describe_machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "packages": versions,
     }
+
+
+def describe_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name and its generation (x86 family/model, Arm implementer/part)."""
+    # Cloud VMs often report a bare "AMD EPYC": two generations under that one name gave the
+    # decision core 2.04x and 1.62x the bare RS256 check (benchmarks/README.md, "Sixth pass").
+    try:
+        lines = cpuinfo.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return platform.processor() or "unknown"
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line.strip():
+            break  # the first processor's block describes them all
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    model = fields.get("model name") or fields.get("Hardware") or "unknown"
+    if "cpu family" in fields:
+        return f"{model} (family {fields['cpu family']}, model {fields.get('model', '?')})"
+    if "CPU part" in fields:
+        implementer = fields.get("CPU implementer", "?")
+        return f"{model} (implementer {implementer}, part {fields['CPU part']})"
+    return model
 
 
 def describe_python_build(maps: Path = Path("/proc/self/maps")) -> str:
@@ -257,6 +272,7 @@ def print_report(results: dict[str, Any], out: TextIO) -> None:
     out.write(
         f"\nmachine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}"
         f" ({machine.get('python_build', 'build not recorded')}; {results['mode']} mode)\n"
+        f"{_threads_sentence(results.get('measuring_threads'))}\n"
     )
     others = results.get("other_cpu_cores")
     if others is not None and others > 0.25:
@@ -286,6 +302,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         f"({machine.get('python_build', 'build not recorded')}); "
         f"{results['mode']} mode; {results['finished']}.",
         f"Packages: {', '.join(f'{k} {v}' for k, v in machine['packages'].items() if v)}.",
+        _threads_sentence(results.get("measuring_threads")),
         _other_cpu_sentence(results.get("other_cpu_cores")),
         "",
         render_markdown(latency_lines(results["rows"])),
@@ -296,6 +313,15 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "",
     ]
     path.write_text("\n".join(text), encoding="utf-8")
+
+
+def _threads_sentence(threads: int | None) -> str:
+    if threads is None:
+        return "Latency rows measured in the harness's own process (with its servers' threads)."
+    return (
+        f"Latency rows measured in a child process running {threads} thread(s); the loopback "
+        "servers answer from the harness's process."
+    )
 
 
 def _other_cpu_sentence(others: float | None) -> str:

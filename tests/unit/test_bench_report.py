@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks.report import budget_lines, describe_python_build
+from benchmarks.report import budget_lines, describe_cpu, describe_python_build
 
 
 def results(**overrides: Any) -> dict[str, Any]:
@@ -85,3 +85,31 @@ def test_bench_report_python_build_tells_shared_from_static(
     # THEN it says how libpython is linked, and names the configure flags it looked for
     assert described.startswith(expected + "; configured with ")
     assert "--enable-optimizations" in described
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "expected"),
+    [
+        (
+            "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+            "model name\t: AMD EPYC\n\nprocessor\t: 1\ncpu family\t: 23\nmodel\t\t: 49\n",
+            "AMD EPYC (family 25, model 17)",
+        ),
+        (
+            "processor\t: 0\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU part\t: 0xd40\n",
+            "unknown (implementer 0x41, part 0xd40)",
+        ),
+        ("processor\t: 0\nmodel name\t: Some CPU\n", "Some CPU"),
+    ],
+    ids=["x86-first-block-only", "arm-graviton", "name-only"],
+)
+def test_bench_report_cpu_names_the_generation(tmp_path: Path, cpuinfo: str, expected: str) -> None:
+    # GIVEN a /proc/cpuinfo whose model name alone does not tell two generations apart
+    path = tmp_path / "cpuinfo"
+    path.write_text(cpuinfo, encoding="utf-8")
+
+    # WHEN the CPU is described
+    described = describe_cpu(path)
+
+    # THEN the family and model (or Arm part) of the first processor are named
+    assert described == expected
