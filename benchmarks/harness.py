@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import functools
 import os
 import sys
 import tempfile
@@ -122,12 +121,20 @@ _STARTED = time.monotonic()
 def progress(message: str) -> None:
     """One line on stderr while the harness runs."""
     sys.stderr.write(f"[bench {time.monotonic() - _STARTED:6.1f}s] {message}\n")
+
+
+def continue_clock(started: float) -> None:
+    """Count progress from the parent harness's start (in a child; monotonic is system-wide)."""
+    global _STARTED  # noqa: PLW0603 - the progress clock's origin, set once per child
+    _STARTED = started
     sys.stderr.flush()
 
 
 def run(plan: Plan, mode: str) -> dict[str, Any]:
-    """Every measurement, in one process (latency) and its children (cold start, memory)."""
-    from benchmarks import coldstart, flood, memory, observability_costs, peers, scenarios
+    """Every measurement: latency rows, cold starts and the memory run each in child processes."""
+    from cryptography.hazmat.primitives import serialization
+
+    from benchmarks import coldstart, flood, latency, memory, peers
     from benchmarks.minting import TokenMinter
     from benchmarks.report import describe_machine, summarize
 
@@ -143,72 +150,24 @@ def run(plan: Plan, mode: str) -> dict[str, Any]:
         with TokenMinter(issuer.key) as minter:
             tokens = minter.mint(issuer.issuer, AUDIENCE, total)
             okta_tokens = minter.mint(peers.https_twin(issuer.issuer), AUDIENCE, total)
-        same = [tokens[0]] * total
-        public_key = issuer.key.private.public_key()
-        measures: list[tuple[Row, Callable[[], Row]]] = [
-            (
-                Row("rs256_bare", "bare RS256 verify (cryptography)"),
-                lambda: scenarios.measure_bare_rs256(public_key, tokens, plan.warmup),
-            ),
-            (
-                Row("core_new_token", "decision core, new token each call"),
-                lambda: scenarios.measure_core(
-                    tokens, plan.warmup, name="core_new_token", title="decision core, new token"
+        progress("latency rows: in a spawned child with one thread (benchmarks/latency.py)")
+        measured = latency.measure_in_child(
+            latency.LatencyInputs(
+                samples=plan.samples,
+                warmup=plan.warmup,
+                tokens=tokens,
+                okta_tokens=okta_tokens,
+                issuer=issuer.issuer,
+                keys_url=issuer.keys_url,
+                public_key_pem=issuer.key.private.public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
                 ),
-            ),
-            (
-                Row("core_same_token", "decision core, same token repeated"),
-                lambda: scenarios.measure_core(
-                    same, plan.warmup, name="core_same_token", title="decision core, same token"
-                ),
-            ),
-            (
-                Row("handler_new_token", "warm handler, new token each call"),
-                lambda: scenarios.measure_handler(
-                    tokens,
-                    plan.warmup,
-                    sink,
-                    name="handler_new_token",
-                    title="warm handler (log + EMF), new token",
-                ),
-            ),
-            (
-                Row("handler_same_token", "warm handler, same token repeated"),
-                lambda: scenarios.measure_handler(
-                    same,
-                    plan.warmup,
-                    sink,
-                    name="handler_same_token",
-                    title="warm handler (log + EMF), same token",
-                ),
-            ),
-            (
-                Row("okta_jwt_verifier", "okta-jwt-verifier verify_sync"),
-                lambda: peers.measure_okta_jwt_verifier(issuer.issuer, okta_tokens, plan.warmup),
-            ),
-            (
-                Row("pyjwt_pyjwkclient", "PyJWT + PyJWKClient"),
-                lambda: peers.measure_pyjwt(issuer.keys_url, issuer.issuer, tokens, plan.warmup),
-            ),
-        ]
-        for name, cost in (
-            ("log_powertools", observability_costs.measure_powertools_log),
-            ("log_powertools_rfc3339", observability_costs.measure_powertools_log_rfc3339),
-            ("log_powertools_orjson", observability_costs.measure_powertools_log_orjson),
-            ("log_stdlib_json", observability_costs.measure_stdlib_log),
-            ("emf_powertools", observability_costs.measure_emf_flush),
-            ("emf_hand_rolled", observability_costs.measure_emf_hand_rolled),
-            ("decision_line", observability_costs.measure_decision_line),
-        ):
-            measures.append(
-                (Row(name, name), functools.partial(cost, sink, plan.samples, plan.warmup))
+                started=_STARTED,
             )
-        rows = []
-        before = CpuShare.now()
-        for placeholder, measure in measures:
-            progress(f"measuring {placeholder.name}")
-            rows.append(guarded(placeholder, measure))
-        results["other_cpu_cores"] = before.others_since()
+        )
+        rows = measured.rows
+        results["other_cpu_cores"] = measured.other_cpu_cores
+        results["measuring_threads"] = measured.threads
         results["rows"] = summarize(rows)
         results["_rows"] = rows
 

@@ -104,6 +104,18 @@ def test_bench_quick_json_latency_row_is_measured(
     assert row["ratio_median"] > 0
 
 
+def test_bench_quick_latency_rows_ran_in_a_process_with_one_thread(
+    quick_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    # GIVEN the quick run (its loopback servers answer from threads of the harness's process)
+    data = results(quick_run[1])
+
+    # THEN the latency rows were measured in a process with no other thread to compete for the
+    # GIL (a polling server thread there added 10-13 us to every warm handler call)
+    assert data["measuring_threads"] == 1
+    assert "child process running 1 thread(s)" in quick_run[0].stdout
+
+
 def test_bench_quick_json_cold_start_compares_both_kinds(
     quick_run: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
