@@ -121,13 +121,13 @@ _STARTED = time.monotonic()
 def progress(message: str) -> None:
     """One line on stderr while the harness runs."""
     sys.stderr.write(f"[bench {time.monotonic() - _STARTED:6.1f}s] {message}\n")
+    sys.stderr.flush()
 
 
 def continue_clock(started: float) -> None:
     """Count progress from the parent harness's start (in a child; monotonic is system-wide)."""
     global _STARTED  # noqa: PLW0603 - the progress clock's origin, set once per child
     _STARTED = started
-    sys.stderr.flush()
 
 
 def run(plan: Plan, mode: str) -> dict[str, Any]:

@@ -1,21 +1,18 @@
-"""The latency rows, measured in a child process that holds what a Lambda process holds.
+"""The latency rows, measured in a child process that, like Lambda's, runs one thread."""
 
-The loopback servers answer from threads of the harness's own process. A thread woken by its
-poll timer must win the GIL back from the measured code, and it only gets a chance when that code
-releases it (a write to the log, a C call): each such release wakes it, each lost race costs the
-measured call a futex wake and a context switch. In the fifth pass this added 10-13 us to every
-warm handler call (2,478 wake-ups of the issuer's thread in 4,000 calls), depending on nothing
-but where the measured code happened to release the GIL (benchmarks/README.md, "Sixth pass").
-Lambda runs the handler in a process with no such thread, so the rows are measured in one too:
-a spawned child with one thread, which reaches the servers over 127.0.0.1 like any client.
-"""
+# The loopback servers answer from threads of the harness's own process. A server thread woken by
+# its poll timer must win the GIL back from the measured code, and it only gets a chance when that
+# code releases it (a write to the log, a C call): each release wakes it, and each race it loses
+# costs the measured call a futex wake and a context switch. With the fifth pass's code this added
+# 10-13 us to every warm handler call (2,478 wake-ups of the issuer's thread in 4,200 calls),
+# depending on nothing but where the measured code happened to release the GIL
+# (benchmarks/README.md, "Sixth pass"). The child reaches the servers over 127.0.0.1.
 
 from __future__ import annotations
 
 import functools
 import multiprocessing
 import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -144,5 +141,4 @@ def measure_all(inputs: LatencyInputs) -> LatencyResults:
             progress(f"measuring {placeholder.name}")
             rows.append(guarded(placeholder, measure))
         others = before.others_since()
-        sys.stderr.flush()
     return LatencyResults(rows, others, threads)

@@ -46,8 +46,8 @@ def describe_machine() -> dict[str, Any]:
 
 def describe_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """The CPU's model name and its generation (x86 family/model, Arm implementer/part)."""
-    # Cloud VMs often report a bare "AMD EPYC": two generations under that one name gave the
-    # decision core 2.04x and 1.62x the bare RS256 check (benchmarks/README.md, "Sixth pass").
+    # Cloud VMs often report a bare "AMD EPYC": two hosts under that one name gave the decision
+    # core 2.04x and 1.67x the bare RS256 check (benchmarks/README.md, "Sixth pass").
     try:
         lines = cpuinfo.read_text(encoding="utf-8").splitlines()
     except OSError:
