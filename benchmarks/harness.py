@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.environment import AUDIENCE, ROOT, loopback, token_event
-from benchmarks.timing import Row
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -38,40 +37,6 @@ class Plan:
 
 FULL = Plan(samples=5000, warmup=500, cold_runs=15, rss_invocations=100_000, flood_tokens=10_000)
 QUICK = Plan(samples=300, warmup=50, cold_runs=2, rss_invocations=1_000, flood_tokens=1_000)
-
-
-@dataclass(frozen=True)
-class CpuShare:
-    """The machine's busy CPU time and this process's own, to tell what others used meanwhile."""
-
-    wall: float
-    machine: float
-    own: float
-
-    @classmethod
-    def now(cls) -> CpuShare:
-        """A reading: wall clock, CPU seconds of the whole machine (/proc/stat), of this process."""
-        times = os.times()
-        return cls(time.monotonic(), _machine_busy_seconds(), times.user + times.system)
-
-    def others_since(self) -> float | None:
-        """Cores other processes kept busy on average since this reading (None off Linux)."""
-        later = CpuShare.now()
-        if self.machine < 0 or later.machine < 0 or later.wall <= self.wall:
-            return None
-        others = (later.machine - self.machine) - (later.own - self.own)
-        return max(0.0, others / (later.wall - self.wall))
-
-
-def _machine_busy_seconds() -> float:
-    # First line of /proc/stat: cpu user nice system idle iowait irq softirq steal ... (ticks).
-    try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            fields = [int(value) for value in stat.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return -1.0
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -102,17 +67,6 @@ def plan_for(args: argparse.Namespace) -> Plan:
         rss_invocations=args.rss_invocations or base.rss_invocations,
         flood_tokens=base.flood_tokens,
     )
-
-
-def guarded(row: Row, measure: Callable[[], Row]) -> Row:
-    """Run one measurement; a failure becomes a row with status 'error' (the others still run)."""
-    try:
-        return measure()
-    except Exception as error:  # noqa: BLE001 - reported in the table and the JSON, exit code 1
-        traceback.print_exc(file=sys.stderr)
-        row.status = "error"
-        row.note = f"{type(error).__name__}: {error}"[:300]
-        return row
 
 
 _STARTED = time.monotonic()

@@ -13,7 +13,10 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import sys
 import threading
+import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -67,7 +70,7 @@ def measure_all(inputs: LatencyInputs) -> LatencyResults:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from benchmarks import observability_costs, peers, scenarios
-    from benchmarks.harness import CpuShare, continue_clock, guarded, progress
+    from benchmarks.harness import continue_clock, progress
 
     continue_clock(inputs.started)
     public_key = serialization.load_pem_public_key(inputs.public_key_pem)
@@ -142,3 +145,48 @@ def measure_all(inputs: LatencyInputs) -> LatencyResults:
             rows.append(guarded(placeholder, measure))
         others = before.others_since()
     return LatencyResults(rows, others, threads)
+
+
+@dataclass(frozen=True)
+class CpuShare:
+    """The machine's busy CPU time and this process's own, to tell what others used meanwhile."""
+
+    wall: float
+    machine: float
+    own: float
+
+    @classmethod
+    def now(cls) -> CpuShare:
+        """A reading: wall clock, CPU seconds of the whole machine (/proc/stat), of this process."""
+        times = os.times()
+        return cls(time.monotonic(), _machine_busy_seconds(), times.user + times.system)
+
+    def others_since(self) -> float | None:
+        """Cores other processes kept busy on average since this reading (None off Linux)."""
+        later = CpuShare.now()
+        if self.machine < 0 or later.machine < 0 or later.wall <= self.wall:
+            return None
+        others = (later.machine - self.machine) - (later.own - self.own)
+        return max(0.0, others / (later.wall - self.wall))
+
+
+def _machine_busy_seconds() -> float:
+    # First line of /proc/stat: cpu user nice system idle iowait irq softirq steal ... (ticks).
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return -1.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def guarded(row: Row, measure: Callable[[], Row]) -> Row:
+    """Run one measurement; a failure becomes a row with status 'error' (the others still run)."""
+    try:
+        return measure()
+    except Exception as error:  # noqa: BLE001 - reported in the table and the JSON, exit code 1
+        traceback.print_exc(file=sys.stderr)
+        row.status = "error"
+        row.note = f"{type(error).__name__}: {error}"[:300]
+        return row
