@@ -18,6 +18,7 @@ PACKAGES = (
     "cryptography",
     "aws-lambda-powertools",
     "boto3",
+    "requests",
     "urllib3",
     "orjson",
     "okta-jwt-verifier",

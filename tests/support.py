@@ -11,10 +11,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from okta_authorizer.errors import Reason, TokenError
-from okta_authorizer.jwks import FetchResult, KeySet
+from okta_authorizer.jwks import KeySet
 from okta_authorizer.localdev.keys import SigningKey, b64url
 from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import VERIFIED_CACHE_LIMIT, AccessToken, TokenVerifier
+from okta_authorizer.upstream import FetchResult
 
 #: The route map of DESIGN.md ("The route map"), used by the route and policy tests.
 SAMPLE_ROUTES: dict[str, Any] = {

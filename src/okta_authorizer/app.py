@@ -26,6 +26,7 @@ from okta_authorizer.errors import AuthorizerError, ConfigurationError, Reason, 
 from okta_authorizer.observability import get_decision_log, get_tracer, logger
 from okta_authorizer.service import AuthorizationRequest, Decision, get_authorizer
 from okta_authorizer.settings import Settings, get_settings
+from okta_authorizer.upstream import invocation
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -65,6 +66,9 @@ def _authorize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Powertools line, and the decision line carries the context keys and the metrics
     # (observability.py).
     get_decision_log().start(context)
+    # Every outside call this invocation makes ends before Lambda's own deadline does.
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    invocation.start(remaining() if callable(remaining) else None)
     try:
         settings = get_settings()
         request = to_request(event, settings)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import logging
 import re
 import threading
@@ -15,13 +14,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
-import certifi
-import urllib3
 from cryptography.hazmat.primitives.asymmetric import rsa
-from urllib3.util import make_headers
 
 from okta_authorizer.errors import KeysUnavailableError, Reason, TokenError
 from okta_authorizer.settings import Settings
+from okta_authorizer.upstream import FetchError, FetchResult, get_http_client
 from okta_authorizer.urls import check_url
 
 Clock = Callable[[], float]
@@ -31,8 +28,6 @@ logger = logging.getLogger(__name__)
 
 #: Discovery documents, in the order they are tried (Okta custom authorization servers first).
 DISCOVERY_DOCUMENTS: tuple[str, ...] = ("oauth-authorization-server", "openid-configuration")
-#: The largest key set or discovery document accepted, in bytes.
-MAX_BODY_BYTES = 256 * 1024
 #: The smallest RSA modulus accepted, in bits.
 MIN_RSA_BITS = 2048
 #: The only JWS algorithm a key may declare (Okta signs access tokens with RS256).
@@ -41,20 +36,7 @@ ACCEPTED_KEY_ALGORITHMS = frozenset({"RS256"})
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _PUBLIC_MEMBERS = ("kty", "kid", "n", "e", "alg", "use")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
-_MAX_AGE = re.compile(r'max-age\s*=\s*(?:(\d+)|"(\d+)")', re.IGNORECASE)
 _LOG_KID_CHARS = 64
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """A fetched JSON document and the `Cache-Control: max-age` it came with (None if absent)."""
-
-    document: Any
-    max_age: int | None
-
-
-class FetchError(Exception):
-    """A fetch failed (network, status, size, JSON...); the message says which, never the body."""
 
 
 class Fetcher(Protocol):
@@ -76,108 +58,6 @@ class VerificationKey:
     public_key: rsa.RSAPublicKey = field(compare=False, repr=False)
     # Bytes in a signature by this key (RFC 8017 k): read once here, checked on every new token.
     signature_length: int = field(compare=False, repr=False)
-
-
-def parse_cache_control(value: str | None) -> int | None:
-    """Cache-Control `max-age`: 0 for no-store/no-cache, None if absent or malformed."""
-    if not value:
-        return None
-    ages: list[int] = []
-    for raw in value.split(","):
-        directive = raw.strip()
-        name = directive.split("=", 1)[0].strip().lower()
-        if name in ("no-store", "no-cache"):
-            return 0
-        if name == "max-age":
-            match = _MAX_AGE.fullmatch(directive)
-            if match is not None:
-                ages.append(int(match.group(1) or match.group(2)))
-    # Conflicting max-age directives: the shortest is the safe reading.
-    return min(ages) if ages else None
-
-
-class HttpFetcher:
-    """Fetches JSON with one connection pool, tight timeouts, a body cap and no redirects."""
-
-    def __init__(
-        self,
-        *,
-        connect_timeout: float = 1.0,
-        read_timeout: float = 2.0,
-        max_bytes: int = MAX_BODY_BYTES,
-        pool: urllib3.PoolManager | None = None,
-    ) -> None:
-        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
-        self._max_bytes = max_bytes
-        self._pool = pool
-        self._pool_lock = threading.Lock()
-
-    def __call__(self, url: str) -> FetchResult:
-        """GET `url` and parse its JSON body; raises FetchError on any failure."""
-        problem = check_url(url)
-        if problem is not None:
-            raise FetchError(f"refused URL: {problem}")
-        try:
-            response = self._get_pool().request(
-                "GET",
-                url,
-                headers=_REQUEST_HEADERS,
-                timeout=self._timeout,
-                # No retries and no redirects: a 3xx comes back as itself and is refused below.
-                retries=False,
-                redirect=False,
-                preload_content=False,
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise FetchError(f"request failed ({type(exc).__name__})") from None
-        try:
-            body = self._read_body(response)
-            max_age = parse_cache_control(response.headers.get("Cache-Control"))
-        finally:
-            # A fully read body has already handed its connection back to the pool; a partial
-            # one (bad status, over the cap) must not be reused: close it, then release it.
-            response.close()
-            response.release_conn()
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            # ValueError covers both JSONDecodeError and UnicodeDecodeError.
-            raise FetchError("response is not JSON") from None
-        return FetchResult(document=document, max_age=max_age)
-
-    def _get_pool(self) -> urllib3.PoolManager:
-        with self._pool_lock:
-            if self._pool is None:
-                # A PoolManager reads no proxy or .netrc settings from the environment: keys come
-                # straight from the issuer, and nothing is sent anywhere else. certifi's CA bundle,
-                # not the system's: the same trust store on every runtime image.
-                self._pool = urllib3.PoolManager(
-                    num_pools=10, maxsize=10, block=False, ca_certs=certifi.where()
-                )
-            return self._pool
-
-    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
-        if response.status != 200:
-            raise FetchError(f"HTTP status {response.status}")
-        declared = response.headers.get("Content-Length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):
-            raise FetchError(f"declared body size exceeds {self._max_bytes} bytes")
-        body = bytearray()
-        try:
-            for chunk in response.stream(16 * 1024, decode_content=True):
-                body += chunk
-                if len(body) > self._max_bytes:
-                    raise FetchError(f"body exceeds {self._max_bytes} bytes")
-        except urllib3.exceptions.HTTPError as exc:
-            raise FetchError(f"reading the body failed ({type(exc).__name__})") from None
-        return bytes(body)
-
-
-# JSON wanted, in the encodings urllib3 can decode (the body cap counts decoded bytes).
-_REQUEST_HEADERS = {
-    "Accept": "application/json",
-    "Accept-Encoding": make_headers(accept_encoding=True)["accept-encoding"],
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,7 +322,7 @@ def _b64url_int(value: Any) -> int | None:
 @functools.cache
 def get_key_sets(settings: Settings, observer: Observer | None = None) -> Mapping[str, KeySet]:
     """One KeySet per trusted issuer, built on first use and shared across invocations."""
-    fetcher = HttpFetcher()
+    fetcher = get_http_client(settings.upstream_deadline_ms / 1000)
     return MappingProxyType(
         {
             issuer: KeySet(

@@ -223,9 +223,10 @@ def _build_authorizer(settings: Settings) -> Authorizer:
 
 
 def reset() -> None:
-    """Forget every cache (key sets, route store, authorizer, decision log): for tests."""
+    """Forget every cache, the HTTP pool and the invocation deadline: for tests."""
     from okta_authorizer.jwks import reset_key_sets
     from okta_authorizer.observability import get_decision_log
+    from okta_authorizer.upstream import invocation, reset_http_client
 
     global _current  # noqa: PLW0603
     _current = None
@@ -233,3 +234,5 @@ def reset() -> None:
     get_route_store.cache_clear()
     reset_key_sets()
     get_decision_log.cache_clear()
+    reset_http_client()
+    invocation.start(None)

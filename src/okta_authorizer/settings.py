@@ -36,6 +36,7 @@ class Settings:
     simple_responses: bool = False
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     tracing: bool = False
+    upstream_deadline_ms: int = 1500
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +74,8 @@ class Settings:
             simple_responses=_bool(env, "SIMPLE_RESPONSES", default=False),
             # Tracing is opt-in: the X-Ray SDK import alone costs ~250 ms of cold start.
             tracing=not _bool(env, "POWERTOOLS_TRACE_DISABLED", default=True),
+            # Total time of one outside call; API Gateway's own JWKS fetches use the same 1.5 s.
+            upstream_deadline_ms=_int(env, "UPSTREAM_DEADLINE_MS", 1500, 100, 30000),
         )
 
 

@@ -1,4 +1,4 @@
-"""KeySet and HttpFetcher against a real loopback issuer: discovery, overrides, outages, caching."""
+"""KeySet and HttpClient against a real loopback issuer: discovery, overrides, outages, caching."""
 
 from __future__ import annotations
 
@@ -12,43 +12,45 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import urllib3
+import requests
 
 from okta_authorizer.errors import KeysUnavailableError, Reason
-from okta_authorizer.jwks import (
-    MAX_BODY_BYTES,
-    FetchError,
-    HttpFetcher,
-    KeySet,
-    get_key_sets,
-)
+from okta_authorizer.jwks import KeySet, get_key_sets
 from okta_authorizer.localdev.issuer import LocalIssuer, Mode
 from okta_authorizer.localdev.keys import SigningKey
 from okta_authorizer.settings import Settings
+from okta_authorizer.upstream import MAX_BODY_BYTES, FetchError, HttpClient, new_session
 from tests.support import ManualClock
 
 KID = "test-key-1"  # the kid `local_issuer` publishes
 
 
-class RefusingPool(urllib3.PoolManager):
-    """A connection pool that records, and does not send, what goes to `prefix` (all by default)."""
+class RefusingAdapter(requests.adapters.HTTPAdapter):
+    """A transport that records, and does not send, what goes to `prefix` (all by default)."""
 
     def __init__(self, prefix: str = "") -> None:
-        super().__init__()
+        super().__init__(max_retries=0)
         self.prefix = prefix
         self.sent: list[str] = []
 
-    def urlopen(  # type: ignore[override]
-        self, method: str, url: str, redirect: bool = True, **kw: Any
-    ) -> urllib3.BaseHTTPResponse:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        url = request.url or ""
         if not url.startswith(self.prefix):
-            return super().urlopen(method, url, redirect=redirect, **kw)
+            return super().send(request, *args, **kwargs)
         self.sent.append(url)
-        raise urllib3.exceptions.ProtocolError("this test allows no request to this address")
+        raise requests.ConnectionError("this test allows no request to this address")
+
+
+def refusing_client(adapter: RefusingAdapter) -> HttpClient:
+    """An HttpClient whose every request goes through `adapter`."""
+    session = new_session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return HttpClient(session=session)
 
 
 def key_set_for(issuer: LocalIssuer, clock: ManualClock, **kwargs: Any) -> KeySet:
-    kwargs.setdefault("fetcher", HttpFetcher())
+    kwargs.setdefault("fetcher", HttpClient())
     return KeySet(issuer.issuer, clock=clock, **kwargs)
 
 
@@ -102,8 +104,8 @@ def test_discovery_with_http_non_loopback_jwks_uri_is_refused_without_request(
 ) -> None:
     # GIVEN metadata pointing at plain http on a public host, and a transport that would record it
     local_issuer.state.jwks_uri = "http://keys.example.com/keys"
-    refusing = RefusingPool("http://keys.example.com")
-    key_set = key_set_for(local_issuer, ManualClock(), fetcher=HttpFetcher(pool=refusing))
+    refusing = RefusingAdapter("http://keys.example.com")
+    key_set = key_set_for(local_issuer, ManualClock(), fetcher=refusing_client(refusing))
 
     # WHEN the key set loads
     with pytest.raises(KeysUnavailableError):
@@ -128,11 +130,11 @@ def test_discovery_with_http_non_loopback_jwks_uri_is_refused_without_request(
 )
 def test_http_fetcher_refused_url_sends_nothing(url: str) -> None:
     # GIVEN a fetcher whose every transport records instead of sending
-    refusing = RefusingPool()
+    refusing = RefusingAdapter()
 
     # WHEN it is asked for a URL the policy forbids THEN it refuses without a request
     with pytest.raises(FetchError, match="refused URL"):
-        HttpFetcher(pool=refusing)(url)
+        refusing_client(refusing).get_json(url)
     assert refusing.sent == []
 
 
@@ -167,7 +169,7 @@ def test_outage_after_warm_up_serves_old_keys_within_grace_then_keys_unavailable
     # GIVEN a key set warmed from a healthy issuer (max-age 3600), then the key endpoint failing
     clock = ManualClock()
     events: list[str] = []
-    fetcher = HttpFetcher(read_timeout=0.2)
+    fetcher = HttpClient(read_timeout=0.2)
     key_set = key_set_for(local_issuer, clock, fetcher=fetcher, observer=events.append)
     key_set.warm()
     assert local_issuer.count("keys") == 1
@@ -220,19 +222,19 @@ def test_http_fetcher_failure_is_fetch_error_without_body(
 
     # WHEN it is fetched THEN a short FetchError says what failed, not what the body was
     with pytest.raises(FetchError, match=problem) as caught:
-        HttpFetcher(read_timeout=0.2)(local_issuer.keys_url)
+        HttpClient(read_timeout=0.2)(local_issuer.keys_url)
     assert "upstream" not in str(caught.value)
     assert "E0000009" not in str(caught.value)
 
 
 def test_http_fetcher_unknown_path_is_fetch_error(local_issuer: LocalIssuer) -> None:
     with pytest.raises(FetchError, match="HTTP status 404"):
-        HttpFetcher()(f"{local_issuer.issuer}/v1/nothing-here")
+        HttpClient()(f"{local_issuer.issuer}/v1/nothing-here")
 
 
 def test_http_fetcher_reads_document_and_cache_control(local_issuer: LocalIssuer) -> None:
     # GIVEN a healthy key endpoint with Okta's Cache-Control
-    fetcher = HttpFetcher()
+    fetcher = HttpClient()
 
     # WHEN it is fetched twice with the same fetcher (pooled session)
     first = fetcher(local_issuer.keys_url)
@@ -334,10 +336,10 @@ def test_http_fetcher_streaming_cap_applies_without_content_length(
 
     # WHEN it is fetched THEN only a body within 256 KiB once decoded is accepted
     if accepted:
-        assert HttpFetcher()(chunked_server.url).document["keys"] == []
+        assert HttpClient()(chunked_server.url).document["keys"] == []
     else:
         with pytest.raises(FetchError, match="exceeds"):
-            HttpFetcher()(chunked_server.url)
+            HttpClient()(chunked_server.url)
 
 
 # -- Cache-Control ---------------------------------------------------------------------------

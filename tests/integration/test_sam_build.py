@@ -16,8 +16,16 @@ BUILDS = {
     "arm64": ("build", REPO / ".aws-sam" / "build", "aarch64"),
     "x86_64": ("build-emulator", REPO / ".aws-sam" / "emulator", "x86_64"),
 }
-NOT_SHIPPED = ("boto3", "botocore", "s3transfer", "jose", "requests", "ecdsa", "rsa", "pyasn1")
-SHIPPED = ("aws_lambda_powertools", "cryptography", "urllib3", "certifi", "orjson", "cffi")
+NOT_SHIPPED = ("boto3", "botocore", "s3transfer", "jose", "ecdsa", "rsa", "pyasn1")
+SHIPPED = (
+    "aws_lambda_powertools",
+    "cryptography",
+    "requests",
+    "urllib3",
+    "certifi",
+    "orjson",
+    "cffi",
+)
 
 pytestmark = pytest.mark.slow
 

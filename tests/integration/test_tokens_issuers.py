@@ -1,4 +1,4 @@
-"""TokenVerifier with two trusted issuers, each a loopback server behind a real HttpFetcher."""
+"""TokenVerifier with two trusted issuers, each a loopback server behind a real HttpClient."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import pytest
 
 from okta_authorizer.errors import Reason, TokenError
-from okta_authorizer.jwks import HttpFetcher, KeySet
+from okta_authorizer.jwks import KeySet
 from okta_authorizer.localdev.issuer import LocalIssuer
 from okta_authorizer.localdev.keys import SigningKey, okta_claims
 from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import TokenVerifier
+from okta_authorizer.upstream import HttpClient
 
 AUDIENCE = "api://beds"
 
@@ -43,7 +44,7 @@ def two_issuers(rsa_key: SigningKey, key_b: SigningKey) -> Iterator[TwoIssuers]:
         LocalIssuer("aus-b", keys=[key_b]) as b,
     ):
         settings = Settings(issuers=(a.issuer, b.issuer), audiences=(AUDIENCE,))
-        fetcher = HttpFetcher()
+        fetcher = HttpClient()
         key_sets = {issuer: KeySet(issuer, fetcher=fetcher) for issuer in settings.issuers}
         yield TwoIssuers(a, b, TokenVerifier(settings, key_sets))
 

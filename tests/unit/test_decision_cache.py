@@ -19,12 +19,13 @@ from okta_authorizer.errors import (
     RoutesUnavailableError,
     TokenError,
 )
-from okta_authorizer.jwks import FetchError, FetchResult, KeySet
+from okta_authorizer.jwks import KeySet
 from okta_authorizer.localdev.keys import SigningKey, okta_claims
 from okta_authorizer.route_store import RouteStore
 from okta_authorizer.service import AuthorizationRequest, Authorizer
 from okta_authorizer.settings import Settings
 from okta_authorizer.tokens import TokenVerifier
+from okta_authorizer.upstream import FetchError, FetchResult
 from tests.support import ManualClock
 
 ISSUER = "https://acme.okta.com/oauth2/default"

@@ -14,16 +14,10 @@ from typing import Any
 import pytest
 
 from okta_authorizer.errors import KeysUnavailableError, Reason, TokenError
-from okta_authorizer.jwks import (
-    FetchError,
-    FetchResult,
-    KeySet,
-    get_key_sets,
-    parse_cache_control,
-    reset_key_sets,
-)
+from okta_authorizer.jwks import KeySet, get_key_sets, reset_key_sets
 from okta_authorizer.localdev.keys import SigningKey, b64url
 from okta_authorizer.settings import Settings
+from okta_authorizer.upstream import FetchError, FetchResult, parse_cache_control
 from tests.support import ManualClock, ec_jwk
 
 ISSUER = "https://acme.okta.com/oauth2/default"

@@ -24,6 +24,8 @@ class Mode(Enum):
     GARBAGE = "garbage"  # 200 with a body that is not JSON
     OVERSIZED = "oversized"  # 200 with a body larger than the client's cap
     REDIRECT = "redirect"  # 302 to another loopback path
+    HANG = "hang"  # accepts the request and never answers (until the server stops)
+    TRICKLE = "trickle"  # headers, then the body one byte every `trickle_seconds`
 
 
 @dataclass
@@ -34,6 +36,7 @@ class IssuerState:
     mode: Mode = Mode.OK
     cache_control: str | None = "max-age=3600, must-revalidate"
     slow_seconds: float = 3.0
+    trickle_seconds: float = 0.5
     discovery_issuer: str | None = None  # None: the server's own issuer
     jwks_uri: str | None = None  # None: the server's own key endpoint
     discovery_paths: tuple[str, ...] = ("oauth-authorization-server", "openid-configuration")
@@ -58,6 +61,8 @@ class LocalIssuer:
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        # Set on stop: releases requests held by HANG and TRICKLE.
+        self._stopping = threading.Event()
 
     # -- addresses -------------------------------------------------------------------------
     @property
@@ -109,6 +114,7 @@ class LocalIssuer:
 
     def stop(self) -> None:
         """Stop serving and release the port."""
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -167,6 +173,7 @@ class LocalIssuer:
                     payload = json.dumps({"keys": state.keys}).encode()
                     cache_control = state.cache_control
                     slow = state.slow_seconds
+                    trickle = state.trickle_seconds
                 else:
                     state.requests["other"] += 1
                     mode = None
@@ -182,6 +189,10 @@ class LocalIssuer:
         elif mode is Mode.SLOW:
             time.sleep(slow)
             self._send(request, 200, payload, cache_control)
+        elif mode is Mode.HANG:
+            self._stopping.wait()
+        elif mode is Mode.TRICKLE:
+            self._trickle(request, payload, cache_control, trickle)
         elif mode is Mode.GARBAGE:
             self._send(request, 200, b"<html>upstream error</html>", None)
         elif mode is Mode.OVERSIZED:
@@ -194,6 +205,29 @@ class LocalIssuer:
             request.end_headers()
         else:
             self._send(request, 200, payload, cache_control)
+
+    def _trickle(
+        self,
+        request: BaseHTTPRequestHandler,
+        body: bytes,
+        cache_control: str | None,
+        interval: float,
+    ) -> None:
+        try:
+            request.send_response(200)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(body)))
+            if cache_control:
+                request.send_header("Cache-Control", cache_control)
+            request.end_headers()
+            request.wfile.flush()
+            for index in range(len(body)):
+                if self._stopping.wait(interval):
+                    return
+                request.wfile.write(body[index : index + 1])
+                request.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
 
     @staticmethod
     def _send(
