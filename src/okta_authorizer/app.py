@@ -26,10 +26,15 @@ from okta_authorizer.errors import AuthorizerError, ConfigurationError, Reason, 
 from okta_authorizer.observability import get_decision_log, get_tracer, logger
 from okta_authorizer.service import AuthorizationRequest, Decision, get_authorizer
 from okta_authorizer.settings import Settings, get_settings
+from okta_authorizer.snapstart import register_hooks
 from okta_authorizer.upstream import invocation
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# SnapStart (opt-in in the template): registering the runtime hooks does no I/O; they run only when
+# Lambda snapshots or restores this function, and outside Lambda there is nothing to register with.
+register_hooks()
 
 
 class UnauthorizedError(Exception):

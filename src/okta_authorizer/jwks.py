@@ -134,6 +134,19 @@ class KeySet:
             if self._loaded is None:
                 raise KeysUnavailableError(f"no key set could be loaded for {self.issuer}")
 
+    def forget_age(self) -> None:
+        """Treat the loaded set as due now: after a SnapStart restore its age is unknown.
+
+        The next use refreshes it; if that fails, the set is served stale for the usual grace,
+        counted from now.
+        """
+        with self._lock:
+            loaded = self._loaded
+            if loaded is not None:
+                self._loaded = _Loaded(keys=loaded.keys, expires_at=self._clock())
+            self._last_attempt = None
+            self._last_attempt_failed = False
+
     # -- the decision ----------------------------------------------------------------------
     def _key_locked(self, kid: str) -> VerificationKey:
         now = self._clock()

@@ -33,16 +33,30 @@ class SsmLoader:
         self._provider: Any = None
         self._lock = threading.Lock()
 
-    def __call__(self, path: str) -> Mapping[str, str]:
-        """Return {parameter name: value} for every parameter under `path`."""
+    def prepare(self) -> None:
+        """Build the SSM client now (no request): SnapStart snapshots it with the imports."""
+        self._get_provider()
+
+    def close(self) -> None:
+        """Drop the SSM client's pooled connections (after a SnapStart restore)."""
+        with self._lock:
+            if self._provider is not None:
+                self._provider.client.close()
+
+    def _get_provider(self) -> Any:
         with self._lock:
             if self._provider is None:
                 # Imported here: boto3 costs ~150 ms and is only needed once a map must be fetched.
                 from aws_lambda_powertools.utilities.parameters import SSMProvider
 
                 self._provider = SSMProvider()
+            return self._provider
+
+    def __call__(self, path: str) -> Mapping[str, str]:
+        """Return {parameter name: value} for every parameter under `path`."""
+        provider = self._get_provider()
         # force_fetch: RouteStore owns the caching (and the last-good fallback) itself.
-        values = self._provider.get_multiple(path, recursive=True, decrypt=True, force_fetch=True)
+        values = provider.get_multiple(path, recursive=True, decrypt=True, force_fetch=True)
         return {f"{path}/{name}": str(value) for name, value in values.items()}
 
 
@@ -74,6 +88,20 @@ class RouteStore:
     def loaded(self) -> bool:
         """True once a valid map has been loaded."""
         return self._map is not None
+
+    def prepare(self) -> None:
+        """Build the loader's clients without fetching (SnapStart, before the snapshot)."""
+        prepare = getattr(self._loader, "prepare", None)
+        if callable(prepare):
+            prepare()
+
+    def forget_age(self) -> None:
+        """Treat the loaded map as due now and drop the loader's connections (SnapStart restore)."""
+        with self._lock:
+            self._next_refresh = 0.0
+        close = getattr(self._loader, "close", None)
+        if callable(close):
+            close()
 
     def current(self) -> RouteMap:
         """The map to decide with; RoutesUnavailableError when there has never been a valid one."""

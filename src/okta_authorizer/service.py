@@ -14,9 +14,10 @@ from okta_authorizer import policy
 from okta_authorizer.bounded import make_room, shrink
 from okta_authorizer.errors import Reason
 from okta_authorizer.jwks import get_key_sets
-from okta_authorizer.observability import count
+from okta_authorizer.observability import count, get_decision_log
 from okta_authorizer.route_store import RouteStore, get_route_store
 from okta_authorizer.tokens import AccessToken, TokenVerifier
+from okta_authorizer.upstream import get_http_client, reset_http_client
 
 if TYPE_CHECKING:
     from okta_authorizer.routes import RouteMap, Rule
@@ -191,6 +192,16 @@ class Authorizer:
         route_map: RouteMap = outcome["map"]
         return token, route_map
 
+    def prepare(self) -> None:
+        """Build every client the first decision uses (SnapStart, before the snapshot): no I/O."""
+        self._routes.prepare()
+
+    def forget_ages(self) -> None:
+        """Mark every cached age unknown and drop pooled connections (after a SnapStart restore)."""
+        for key_set in self._verifier.key_sets.values():
+            key_set.forget_age()
+        self._routes.forget_age()
+
     @staticmethod
     def _find_rule(
         route_map: RouteMap, request: AuthorizationRequest, arn: policy.MethodArn
@@ -222,11 +233,25 @@ def _build_authorizer(settings: Settings) -> Authorizer:
     return Authorizer(settings, TokenVerifier(settings, key_sets), get_route_store(settings))
 
 
+def prepare(settings: Settings) -> None:
+    """Import and build what a decision needs, without any outside call (SnapStart snapshot)."""
+    get_authorizer(settings).prepare()
+    get_http_client(settings.upstream_deadline_ms / 1000)
+    get_decision_log()
+
+
+def forget_ages() -> None:
+    """After a SnapStart restore: no cached age is trusted, no pooled connection is reused."""
+    current = _current
+    if current is not None:
+        current[1].forget_ages()
+    reset_http_client()
+
+
 def reset() -> None:
     """Forget every cache, the HTTP pool and the invocation deadline: for tests."""
     from okta_authorizer.jwks import reset_key_sets
-    from okta_authorizer.observability import get_decision_log
-    from okta_authorizer.upstream import invocation, reset_http_client
+    from okta_authorizer.upstream import invocation
 
     global _current  # noqa: PLW0603
     _current = None

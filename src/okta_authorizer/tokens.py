@@ -185,6 +185,11 @@ class TokenVerifier:
         return access
 
     @property
+    def key_sets(self) -> Mapping[str, KeySet]:
+        """The key set of each trusted issuer."""
+        return self._key_sets
+
+    @property
     def remembered(self) -> int:
         """How many verified tokens are cached right now."""
         return len(self._verified)

@@ -69,7 +69,7 @@ def test_sample_api_default_authorizer_is_the_okta_token_authorizer(
     resources: dict[str, Any],
 ) -> None:
     authorizer = _authorizer(resources)
-    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
     assert authorizer["FunctionPayloadType"] == "TOKEN"
     assert authorizer["Identity"]["Header"] == "Authorization"
     assert authorizer["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheSeconds"}
@@ -291,6 +291,7 @@ def test_parameters_allowed_values_and_defaults(template: dict[str, Any]) -> Non
         "LogLevel",
         "Architecture",
         "EnableTracing",
+        "EnableSnapStart",
     }
     assert params["Architecture"]["Default"] == "arm64"
     assert params["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
@@ -340,6 +341,22 @@ def test_template_rules_refuse_route_mode_with_the_authorizer_cache_on(
 
     # WHEN the template's Rules are evaluated THEN only route mode with a cache is refused
     assert bool(_rule_violations(template, parameters)) is refused
+
+
+def test_authorizer_snapstart_opt_in_on_published_versions_behind_the_alias(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    # GIVEN the SnapStart parameter, off by default
+    assert template["Parameters"]["EnableSnapStart"]["Default"] == "false"
+    assert template["Conditions"]["SnapStartEnabled"] == {
+        "Fn::Equals": [{"Ref": "EnableSnapStart"}, "true"]
+    }
+    # THEN the function publishes versions behind an alias and snapshots them only when enabled
+    properties = resources["AuthorizerFunction"]["Properties"]
+    assert properties["AutoPublishAlias"] == "live"
+    assert properties["SnapStart"] == {
+        "ApplyOn": {"Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]}
+    }
 
 
 def test_authorizer_environment_never_logs_the_event(resources: dict[str, Any]) -> None:
@@ -432,7 +449,5 @@ def test_outputs_name_api_url_authorizer_arn_and_route_map_parameter(
 ) -> None:
     outputs = template["Outputs"]
     assert "execute-api" in outputs["SampleApiUrl"]["Value"]["Fn::Sub"]
-    assert outputs["AuthorizerFunctionArn"]["Value"] == {
-        "Fn::GetAtt": ["AuthorizerFunction", "Arn"]
-    }
+    assert outputs["AuthorizerFunctionArn"]["Value"] == {"Ref": "AuthorizerFunction.Alias"}
     assert outputs["RoutesParameterName"]["Value"] == {"Ref": "SampleRoutesParameter"}
