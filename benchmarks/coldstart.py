@@ -1,7 +1,8 @@
 """Cold start: a fresh interpreter importing the handler and deciding once, against bare boto3.
 
-Run as a child: `python -m benchmarks.coldstart authorizer|baseline RESULT.json` (the event on
-stdin for `authorizer`). The parent (`measure_cold_start`) repeats both and reports medians.
+Run as a child: `python -m benchmarks.coldstart authorizer|restored|baseline RESULT.json` (the
+event on stdin for `authorizer` and `restored`, SnapStart's restore path simulated by running the
+registered hooks). The parent (`measure_cold_start`) repeats all three and reports medians.
 """
 
 from __future__ import annotations
@@ -50,6 +51,31 @@ def run_authorizer(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def run_restored(event: dict[str, Any]) -> dict[str, Any]:
+    """SnapStart simulated: import and run the before-snapshot hook, then restore and decide once.
+
+    What is timed is what a restored environment still pays in the process: the after-restore
+    hook and the first decision (key set and route map fetched again). Lambda's own restore of the
+    snapshot's memory happens outside the process and is not in these figures.
+    """
+    from okta_authorizer import snapstart
+    from okta_authorizer.app import lambda_handler
+    from okta_authorizer.localdev.lambda_context import FakeLambdaContext
+
+    snapstart.before_snapshot()
+    context = cast("LambdaContext", FakeLambdaContext())
+    started = time.perf_counter_ns()
+    snapstart.after_restore()
+    restored = time.perf_counter_ns()
+    lambda_handler(event, context)
+    decided = time.perf_counter_ns()
+    return {
+        "restore_hook_ms": _ms(started, restored),
+        "first_decision_ms": _ms(restored, decided),
+        "total_ms": _ms(started, decided),
+    }
+
+
 def run_baseline() -> dict[str, Any]:
     """`import boto3` and create an SSM client: the floor any SSM-backed function pays."""
     started = time.perf_counter_ns()
@@ -74,14 +100,14 @@ def measure_cold_start(
     from benchmarks.environment import ROOT, child_environment
 
     env = child_environment(environ)
-    samples: dict[str, list[dict[str, Any]]] = {"authorizer": [], "baseline": []}
+    samples: dict[str, list[dict[str, Any]]] = {"authorizer": [], "baseline": [], "restored": []}
     for index in range(runs):
-        for mode in ("authorizer", "baseline"):
+        for mode in ("authorizer", "baseline", "restored"):
             out = workdir / f"cold-{mode}-{index}.json"
             started = time.perf_counter_ns()
             done = subprocess.run(
                 [sys.executable, "-m", "benchmarks.coldstart", mode, str(out)],
-                input=json.dumps(event) if mode == "authorizer" else "",
+                input="" if mode == "baseline" else json.dumps(event),
                 text=True,
                 stdout=subprocess.DEVNULL,  # the handler's log line and EMF blob
                 stderr=subprocess.PIPE,
@@ -102,6 +128,8 @@ def measure_cold_start(
         / _median(samples["baseline"], "total_ms"),
         "ratio_wall": _median(samples["authorizer"], "wall_ms")
         / _median(samples["baseline"], "wall_ms"),
+        "ratio_restored": _median(samples["restored"], "total_ms")
+        / _median(samples["authorizer"], "total_ms"),
         "samples": samples,
     }
 
@@ -120,6 +148,8 @@ def main(argv: list[str]) -> int:
     mode, out = argv[0], Path(argv[1])
     if mode == "authorizer":
         record = run_authorizer(json.loads(sys.stdin.read()))
+    elif mode == "restored":
+        record = run_restored(json.loads(sys.stdin.read()))
     elif mode == "baseline":
         record = run_baseline()
     else:

@@ -150,6 +150,16 @@ def other_lines(results: dict[str, Any]) -> Sequence[tuple[str, ...]]:
                 "",
             )
         )
+        restored = cold.get("restored")
+        if restored:
+            lines.append(
+                (
+                    "SnapStart simulated: restore hook + 1st decision (ms)",
+                    _fmt(restored["total_ms"]),
+                    f"{_fmt(auth['total_ms'])} (import + 1st decision)",
+                    f"{cold['ratio_restored']:.2f}x",
+                )
+            )
         if "keys_requests_per_start" in cold:
             lines.append(
                 (
