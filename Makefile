@@ -41,7 +41,7 @@ lint: $(STAMP) ## ruff (incl. bandit S rules) and mypy --strict
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy scripts/invoke_local.py
-	$(VENV)/bin/mypy benchmarks scripts/pin_build_architecture.py
+	$(VENV)/bin/mypy benchmarks scripts/pin_build_architecture.py scripts/samconfig_params.py
 
 clean: ## remove build output and caches
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage build
