@@ -25,8 +25,8 @@ _ROUTE_KEY = re.compile(r"(?P<method>[A-Za-z]+) (?P<path>/\S*)")
 # RFC 3986 path characters without '%', '*' and '?': IAM reads '*' and '?' in a policy Resource as
 # wildcards, so a literal segment holding them could not be compiled into an exact resource.
 _LITERAL = re.compile(r"[A-Za-z0-9._~:@!$&'()+,;=-]+")
-# What an execute-api ARN can hold as its API id (no '/', ':' or IAM wildcards).
-_API_ID = re.compile(r"[A-Za-z0-9]+")
+#: What an execute-api ARN can hold as its API id (no "/", ":" or IAM wildcards).
+API_ID = re.compile(r"[A-Za-z0-9]+")
 _PARAM = re.compile(r"\{(?P<name>[A-Za-z0-9._-]+)(?P<greedy>\+?)\}")
 
 # Segment kinds of a path template; the order is API Gateway's precedence (higher wins).
@@ -377,7 +377,7 @@ def _apis(source: str, value: Any) -> frozenset[str]:
     if (
         not isinstance(value, list)
         or not value
-        or not all(isinstance(item, str) and _API_ID.fullmatch(item) for item in value)
+        or not all(isinstance(item, str) and API_ID.fullmatch(item) for item in value)
     ):
         raise _document_error(
             source, "'apis' must be a non-empty list of API ids (the apiId of the method ARN)"
