@@ -519,3 +519,9 @@ def test_sample_http_api_routes_are_the_rest_api_routes_all_authorized(
     assert http == rest
     _, document = load_sample_route_map()
     assert "apis" not in json.loads(document)
+
+
+def test_sample_routes_file_is_the_templates_sample_route_map() -> None:
+    # routes/sample-api.json is generated (make sample-routes): the template is its one source.
+    shipped = Path(__file__).resolve().parents[2] / "routes" / "sample-api.json"
+    assert shipped.read_text(encoding="utf-8") == load_sample_route_map()[1]
