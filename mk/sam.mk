@@ -108,6 +108,14 @@ deploy: $(SAM_STAMP) ## build for the profile's CPU and sam deploy it (ENV=dev|p
 	$(MAKE) --no-print-directory -f mk/sam.mk build ARCH=$$arch && \
 	SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(abspath $(SAM_APP_DIR)) $(SAMCONFIG) deploy $(ENV) $(OVERRIDES)
 
-invoke-local: build-emulator $(EMU_STAMP) $(STAMP) ## run EVENT=events/token.json (SCOPES=...) under the Lambda RIE
-	$(PY) scripts/invoke_local.py --event $(EVENT) --scopes $(SCOPES) \
+# TOKEN=... sends your own token (then ISSUER= and AUDIENCE= name its authorization server);
+# ROUTES=file replaces the sample route map. The first output line is the verdict.
+TOKEN ?=
+ROUTES ?=
+ISSUER ?=
+AUDIENCE ?=
+invoke-local: build-emulator $(EMU_STAMP) $(STAMP) ## run EVENT=events/token.json under the Lambda RIE (SCOPES=, TOKEN=, ROUTES=)
+	@$(PY) scripts/invoke_local.py --event "$(EVENT)" --scopes "$(SCOPES)" \
+		$(if $(ROUTES),--routes "$(ROUTES)") $(if $(TOKEN),--token "$(TOKEN)") \
+		$(if $(ISSUER),--issuer "$(ISSUER)") $(if $(AUDIENCE),--audience "$(AUDIENCE)") \
 		--build-dir $(EMULATOR_BUILD_DIR) --python $(EMU_VENV)/bin/python
