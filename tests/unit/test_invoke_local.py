@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from scripts.invoke_local import main, verdict
 
 REPO = Path(__file__).resolve().parents[2]
