@@ -2,9 +2,12 @@
 
 The emulator (`aws-lambda-rie`, shipped inside the aws-sam-cli wheel) runs python3.13 with
 awslambdaric as the bootstrap, the way the Lambda service does, with the built function and layer
-on PYTHONPATH and the function's environment taken from template.yaml. Okta is a loopback issuer,
-SSM is moto on loopback holding the sample route map from template.yaml, and the placeholder token
-of the event is replaced by a freshly minted one. Every server binds 127.0.0.1 and is stopped.
+on PYTHONPATH and the function's environment taken from template.yaml. SSM is moto on loopback
+holding the sample route map from template.yaml (or --routes FILE). Okta is a loopback issuer that
+mints the event's token (said on stderr), unless --token gives yours: then --issuer and --audience
+name your authorization server, whose keys are fetched as in Lambda. Every server binds 127.0.0.1
+and is stopped. The first output line is the verdict: ALLOW, DENY 403 <reason>, 401 <reason> or
+500 <reason>; the raw response follows.
 
     .venv/bin/python scripts/invoke_local.py --event events/token.json [--scopes beds:read]
 """
@@ -301,20 +304,29 @@ def _children(pid: int) -> list[int]:
 
 @contextlib.contextmanager
 def running_authorizer(
-    build_dir: Path, python: Path, issuer: str, *, log_level: str = "INFO"
+    build_dir: Path,
+    python: Path,
+    issuer: str,
+    *,
+    log_level: str = "INFO",
+    routes: tuple[str, str] | None = None,
+    audience: str = AUDIENCE,
 ) -> Iterator[Emulator]:
-    """The built authorizer under the emulator, configured from template.yaml, on loopback."""
+    """The built authorizer under the emulator, configured from template.yaml, on loopback.
+
+    `routes` is (parameter name, JSON text) of the route map; the template's sample by default.
+    """
     from okta_authorizer.localdev.sample import load_sample_route_map
     from okta_authorizer.localdev.ssm import local_ssm, put_parameter
 
-    suffix, document = load_sample_route_map()
+    suffix, document = load_sample_route_map() if routes is None else routes
     local_env: dict[str, str] = {}  # what local_ssm sets: region, dummy credentials, endpoint
     with local_ssm(local_env) as endpoint:
         put_parameter(endpoint, f"{ROUTES_PATH}/{suffix}", document)
         settings = function_settings(
             {
                 "OktaIssuer": issuer,
-                "OktaAudience": AUDIENCE,
+                "OktaAudience": audience,
                 "RoutesParameterPath": ROUTES_PATH,
                 "LogLevel": log_level,
             }
@@ -334,11 +346,81 @@ def running_authorizer(
             yield emulator
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: mint a token, run one event under the emulator, print the result."""
-    from okta_authorizer.localdev.issuer import LocalIssuer
-    from okta_authorizer.localdev.keys import okta_claims
+class InvokeError(Exception):
+    """The command line or an input file is unusable (exit code 2, one clear line)."""
 
+
+def read_event(path: Path) -> dict[str, Any]:
+    """The event file as a JSON object; InvokeError saying what is wrong otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvokeError(f"no event file {path} (the samples are in events/)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvokeError(f"cannot read the event file {path}: {error}") from None
+    try:
+        event = json.loads(text)
+    except ValueError as error:
+        raise InvokeError(f"{path} is not JSON: {error}") from None
+    if not isinstance(event, dict):
+        raise InvokeError(f"{path} is not an API Gateway authorizer event (a JSON object)")
+    if not isinstance(event.get("methodArn") or event.get("routeArn"), str):
+        raise InvokeError(f"{path} has no methodArn or routeArn: not an authorizer event")
+    return event
+
+
+def read_routes(path: Path) -> tuple[str, str]:
+    """(parameter name, JSON text) of a route-map file, validated as the authorizer would."""
+    from okta_authorizer.errors import RouteMapError
+    from okta_authorizer.routes import parse_route_map
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvokeError(f"cannot read the route map {path}: {error}") from None
+    try:
+        parse_route_map({str(path): text})
+    except RouteMapError as error:
+        raise InvokeError(f"invalid route map: {error}") from None
+    return path.stem or "routes", text
+
+
+def verdict(payload: Any, event: Mapping[str, Any], log: list[str]) -> str:
+    """One line: ALLOW, DENY 403 <reason>, 401 <reason> or 500 <reason>, as API Gateway answers."""
+    from okta_authorizer.iam import evaluate
+
+    reason = next(
+        (
+            str(line["reason"])
+            for line in map(_json_line, reversed(log))
+            if line.get("message") == "decision" and line.get("reason")
+        ),
+        None,
+    )
+    if isinstance(payload, dict) and "errorMessage" in payload:
+        if payload["errorMessage"] == "Unauthorized":
+            return f"401 {reason or 'unauthorized'}"
+        return f"500 {reason or payload.get('errorType') or 'error'}"
+    if isinstance(payload, dict) and isinstance(payload.get("isAuthorized"), bool):
+        return "ALLOW" if payload["isAuthorized"] else f"DENY 403 {reason or 'denied'}"
+    if isinstance(payload, dict) and isinstance(payload.get("policyDocument"), dict):
+        arn = str(event.get("methodArn") or event.get("routeArn"))
+        if evaluate(payload["policyDocument"], arn) == "Allow":
+            return "ALLOW"
+        return f"DENY 403 {reason or 'denied'}"
+    return "500 no authorizer response"
+
+
+def _json_line(line: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run one event under the emulator, print the verdict, then the response."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--event", type=Path, default=REPO / "events" / "token.json")
     parser.add_argument("--build-dir", type=Path, default=REPO / ".aws-sam" / "emulator")
@@ -348,27 +430,48 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--groups", default="", help="comma-separated `groups` claim")
     parser.add_argument("--client-id", default="0oa1webapp")
+    parser.add_argument("--routes", type=Path, help="route-map file (default: the sample map)")
+    parser.add_argument("--token", help="your access token (default: a minted one)")
+    parser.add_argument("--issuer", help="with --token: your OKTA_ISSUER")
+    parser.add_argument("--audience", help="with --token: your OKTA_AUDIENCE")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except InvokeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
-    event = json.loads(args.event.read_text(encoding="utf-8"))
-    with LocalIssuer() as issuer:
-        extra: dict[str, Any] = {}
-        if args.groups:
-            extra["groups"] = args.groups.split(",")
-        claims = okta_claims(
-            issuer.issuer,
-            AUDIENCE,
-            scopes=tuple(s for s in args.scopes.split(",") if s),
-            client_id=args.client_id,
-            **extra,
-        )
-        event = insert_token(event, issuer.key.token(claims))
-        with running_authorizer(
-            args.build_dir.resolve(), args.python.absolute(), issuer.issuer
-        ) as rie:
-            result = rie.invoke(event)
+
+def _run(args: argparse.Namespace) -> int:
+    from okta_authorizer.localdev.issuer import LocalIssuer
+    from okta_authorizer.localdev.keys import okta_claims
+
+    event = read_event(args.event)
+    routes = None if args.routes is None else read_routes(args.routes)
+    if args.token is not None:
+        if not args.issuer or not args.audience:
+            raise InvokeError("TOKEN= needs ISSUER= and AUDIENCE= (your authorization server's)")
+        token = args.token.strip().removeprefix("Bearer ").strip()
+        result = _invoke(args, insert_token(event, token), args.issuer, args.audience, routes)
+    else:
+        with LocalIssuer() as issuer:
+            extra: dict[str, Any] = {}
+            if args.groups:
+                extra["groups"] = args.groups.split(",")
+            scopes = tuple(s for s in args.scopes.split(",") if s)
+            claims = okta_claims(
+                issuer.issuer, AUDIENCE, scopes=scopes, client_id=args.client_id, **extra
+            )
+            print(
+                f"the event's token is replaced by one minted for this run (scopes {list(scopes)},"
+                f" client {args.client_id}); TOKEN= sends your own",
+                file=sys.stderr,
+            )
+            event = insert_token(event, issuer.key.token(claims))
+            result = _invoke(args, event, issuer.issuer, AUDIENCE, routes)
     for line in result.log:
         print(line, file=sys.stderr)
+    print(verdict(result.payload, event, result.log))
     print(json.dumps(result.payload, indent=2))
     # The REPORT line is part of the invocation's log above; the INIT figures precede it.
     if result.init_line:
@@ -379,6 +482,19 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     return 1 if result.error_message else 0
+
+
+def _invoke(
+    args: argparse.Namespace,
+    event: dict[str, Any],
+    issuer: str,
+    audience: str,
+    routes: tuple[str, str] | None,
+) -> Invocation:
+    with running_authorizer(
+        args.build_dir.resolve(), args.python.absolute(), issuer, routes=routes, audience=audience
+    ) as rie:
+        return rie.invoke(event)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,9 @@ def read_template_routes(template: Mapping[str, Any], api: str | None = None) ->
     if api is None:
         if len(apis) != 1:
             found = ", ".join(apis) or "none"
-            raise ApiDefinitionError(f"the template has {len(apis)} APIs ({found}): name one")
+            raise ApiDefinitionError(
+                f"the template has {len(apis)} APIs ({found}): name one (--template-api)"
+            )
         api = apis[0]
     elif api not in apis:
         raise ApiDefinitionError(f"the template has no API {api!r} (found: {', '.join(apis)})")

@@ -2,7 +2,10 @@
 
 Exit codes: 0 ok, 1 a problem was found (invalid map, gaps, denied request, failed push),
 2 usage error (bad arguments, an input file that cannot be read). `explain` exits 0 when the
-request would be allowed under `--policy-mode` (default api), 1 when it would be denied.
+request would be allowed under `--policy-mode` (default api), 1 when it would be denied (403) or
+the token refused (401) or not checkable (500).
+
+A map whose documents name API ids (`"apis"`) is read for one API at a time: pass `--api ID`.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ OK, PROBLEM, USAGE = 0, 1, 2
 SSM_PREFIX = "ssm:"
 #: Largest value of a Standard-tier SSM parameter.
 STANDARD_PARAMETER_CHARS = 4096
-UNVERIFIED_BANNER = (
-    "!! UNVERIFIED TOKEN: its claims were decoded WITHOUT checking the signature, issuer,\n"
-    "!! audience or lifetime. This is a diagnostic, not an authorization.\n"
+UNCHECKED_SIGNATURE_BANNER = (
+    "!! SIGNATURE NOT CHECKED (no --issuer-keys): header, algorithm, issuer, audience, lifetime\n"
+    "!! and client were checked as the authorizer checks them; the signature was not.\n"
 )
+#: Where `--api` is not given: the API id of the example ARNs.
+EXAMPLE_API_ID = "a1b2c3d4e5"
 
 
 class UsageError(Exception):
@@ -81,7 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     definition = validate.add_mutually_exclusive_group()
     definition.add_argument("--template", type=Path, help="SAM template defining the API")
     definition.add_argument("--openapi", type=Path, help="OpenAPI 3 / Swagger 2 export (JSON/YAML)")
-    validate.add_argument("--api", help="logical id of the API in the template (if several)")
+    validate.add_argument(
+        "--template-api", help="logical id of the API in the template (if several)"
+    )
+    _add_api_option(validate)
     validate.add_argument("--stage", default="dev", help="stage name used in examples")
     validate.add_argument(
         "--strict", action="store_true", help="treat overlap warnings as problems"
@@ -93,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("old", help="route-map file, or ssm:/path to read the live map")
     diff.add_argument("new", help="route-map file, or ssm:/path to read the live map")
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when the maps differ")
+    _add_api_option(diff)
     diff.add_argument("--json", action="store_true", help="machine-readable output")
     diff.set_defaults(run=_run_diff)
 
@@ -107,9 +116,20 @@ def _parser() -> argparse.ArgumentParser:
         "--tier", choices=["Standard", "Advanced", "Intelligent-Tiering"], help="parameter tier"
     )
     push.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
+    push.add_argument(
+        "--api",
+        action="append",
+        metavar="ID",
+        help='write the document scoped to this API id ("apis"; repeatable)',
+    )
     push.add_argument("--json", action="store_true", help="machine-readable output")
     push.set_defaults(run=_run_push)
 
+    _add_explain(commands)
+    return parser
+
+
+def _add_explain(commands: Any) -> None:
     explain = commands.add_parser("explain", help="why a token is allowed or denied a request")
     explain.add_argument("--routes", nargs="+", type=Path, required=True, help="route-map files")
     explain.add_argument("--route", required=True, help='the request, e.g. "GET /beds/17"')
@@ -118,11 +138,30 @@ def _parser() -> argparse.ArgumentParser:
         help="the route template a REQUEST / HTTP API event names (e.g. /beds/{bedId})",
     )
     who = explain.add_mutually_exclusive_group(required=True)
-    who.add_argument("--token-file", type=Path, help="file holding the access token (not verified)")
+    who.add_argument(
+        "--token-file",
+        type=Path,
+        help="file holding the access token, checked as the authorizer checks it",
+    )
     who.add_argument(
         "--claims", help='claims as JSON, e.g. \'{"scp": ["beds:read"], "cid": "0oa1"}\''
     )
     explain.add_argument("--stage", default="dev", help="stage name used in the policy resources")
+    _add_api_option(explain)
+    checks = explain.add_argument_group(
+        "token checks (--token-file)",
+        "Configured like the function: from OKTA_ISSUER, OKTA_AUDIENCE, ALLOWED_CLIENT_IDS (and "
+        "CLOCK_SKEW_SECONDS); these flags override them.",
+    )
+    checks.add_argument("--issuer", help="trusted issuer(s), comma-separated (OKTA_ISSUER)")
+    checks.add_argument("--audience", help="accepted audience(s), comma-separated (OKTA_AUDIENCE)")
+    checks.add_argument("--client-ids", help="allowed client ids (ALLOWED_CLIENT_IDS)")
+    checks.add_argument(
+        "--issuer-keys",
+        metavar="URL_OR_FILE",
+        help="the issuer's JWKS (its keys URL, e.g. https://acme.okta.com/oauth2/default/v1/keys, "
+        "or a saved copy): the signature is checked too",
+    )
     explain.add_argument(
         "--policy-mode",
         choices=["api", "route"],
@@ -131,7 +170,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--json", action="store_true", help="machine-readable output")
     explain.set_defaults(run=_run_explain)
-    return parser
+
+
+def _add_api_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api",
+        metavar="ID",
+        help="the API id (apiId of the method ARN) whose documents to use; needed when documents "
+        'name APIs ("apis")',
+    )
+
+
+def _for_api(route_map: RouteMap, api: str | None, where: str = "the map") -> RouteMap:
+    """The view of `route_map` that judges API `api`; UsageError when scoped and none given."""
+    if api is not None:
+        return route_map.for_api(_check_api(api))
+    if route_map.apis:
+        raise UsageError(
+            f"{where} scopes documents to API(s) {', '.join(sorted(route_map.apis))}: "
+            "pass --api ID to choose the API"
+        )
+    return route_map
+
+
+def _check_api(api: str) -> str:
+    from okta_authorizer.routes import API_ID
+
+    if API_ID.fullmatch(api) is None:
+        raise UsageError(f"--api {api!r} is not an API id (the apiId of a method ARN)")
+    return api
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -153,8 +220,9 @@ def _run_validate(args: argparse.Namespace) -> int:
         else:
             sys.stderr.write(f"invalid: {problem}\n")
         return PROBLEM
+    route_map = _for_api(route_map, args.api)
     api_routes, api_origin = _read_api_definition(args)
-    overlaps = find_overlaps(route_map, _stage_arn(args.stage))
+    overlaps = find_overlaps(route_map, _stage_arn(args.stage, args.api))
     review = None if api_routes is None else review_coverage(route_map, api_routes)
     failed = (review is not None and not review.clean) or (args.strict and bool(overlaps))
 
@@ -257,15 +325,15 @@ def _read_api_definition(args: argparse.Namespace) -> tuple[list[ApiRoute] | Non
         read_template_routes,
     )
 
-    if args.api is not None and args.template is None:
-        raise UsageError("--api needs --template")
+    if args.template_api is not None and args.template is None:
+        raise UsageError("--template-api needs --template")
     try:
         if args.template is not None:
             from okta_authorizer.localdev.sample import load_template
 
             template = load_template(args.template)
-            routes = read_template_routes(template, args.api)
-            name = args.api or _single_api_name(template)
+            routes = read_template_routes(template, args.template_api)
+            name = args.template_api or _single_api_name(template)
             return routes, f"{args.template} ({name})"
         if args.openapi is not None:
             document = _load_json_or_yaml(args.openapi)
@@ -277,11 +345,14 @@ def _read_api_definition(args: argparse.Namespace) -> tuple[list[ApiRoute] | Non
     return None, ""
 
 
-def _stage_arn(stage: str) -> str:
-    """The example API's ARN for the stage `--stage` names; UsageError if no ARN can hold it."""
+def _stage_arn(stage: str, api: str | None = None) -> str:
+    """The example API's ARN (or API `api`'s) for `--stage`; UsageError if no ARN can hold it."""
     from okta_authorizer.route_review import EXAMPLE_API_ARN
 
-    stage_arn = f"{EXAMPLE_API_ARN}/{stage}"
+    api_arn = (
+        EXAMPLE_API_ARN if api is None else EXAMPLE_API_ARN.replace(EXAMPLE_API_ID, _check_api(api))
+    )
+    stage_arn = f"{api_arn}/{stage}"
     parsed = _method_arn(f"{stage_arn}/GET/")
     if parsed is None or parsed.stage_arn != stage_arn:
         raise UsageError(f"--stage {stage!r} is not an API Gateway stage name")
@@ -323,8 +394,8 @@ def _load_json_or_yaml(path: Path) -> Any:
 def _run_diff(args: argparse.Namespace) -> int:
     from okta_authorizer.route_review import diff_route_maps
 
-    old = _load_source(args.old)
-    new = _load_source(args.new)
+    old = _for_api(_load_source(args.old), args.api, args.old)
+    new = _for_api(_load_source(args.new), args.api, args.new)
     changes = diff_route_maps(old, new)
     if args.json:
         _write_json({"changes": [_change_json(change) for change in changes]})
@@ -411,7 +482,20 @@ def _run_push(args: argparse.Namespace) -> int:
     if route_map is None:
         raise ProblemError(f"refusing to push an invalid map: {problem}")
     target = f"{args.path}/{args.name}"
-    value = json.dumps(map_document(route_map), separators=(",", ":"))
+    document = map_document(route_map)
+    if args.api:
+        for api in args.api:
+            _for_api(route_map, api)  # checks the id
+        document = {"apis": sorted(set(args.api)), "routes": document["routes"]}
+    elif route_map.apis:
+        scoped = {rule.apis for rule in route_map.rules}
+        if len(scoped) != 1 or None in scoped:
+            raise UsageError(
+                "the files name different APIs: push each API's documents as its own parameter "
+                "(--name), or pass --api"
+            )
+        document = {"apis": sorted(route_map.apis), "routes": document["routes"]}
+    value = json.dumps(document, separators=(",", ":"))
     if len(value) > STANDARD_PARAMETER_CHARS and args.tier in (None, "Standard"):
         raise ProblemError(
             f"the map is {len(value)} characters, over the Standard tier's "
@@ -506,15 +590,18 @@ def _run_explain(args: argparse.Namespace) -> int:
             f'--route must be "METHOD /path" with a concrete method, not {args.route!r}'
         )
     path = path.split("?", 1)[0]
-    stage_arn = _stage_arn(args.stage)
+    stage_arn = _stage_arn(args.stage, args.api)
     if _method_arn(f"{stage_arn}/{method}/{path[1:]}") is None:
         raise UsageError(f"--route path {path!r} cannot be part of a method ARN")
     route_map, problem = _try_load_files(args.routes)
     if route_map is None:
         raise ProblemError(f"invalid: {problem}")
     header: dict[str, Any] = {}
+    route_map = _for_api(route_map, args.api)
     if args.token_file is not None:
-        header, claims = _read_unverified_token(args.token_file)
+        header, claims, refused = _check_token_file(args)
+        if refused is not None:
+            return _write_refusal(args, refused, header, claims)
     else:
         claims = _json_object(args.claims, "--claims")
     scopes, scope_problem = _read_scopes(claims)
@@ -530,11 +617,16 @@ def _run_explain(args: argparse.Namespace) -> int:
         stage_arn=stage_arn,
     )
     shown = _ShownToken(
-        unverified=args.token_file is not None,
+        unverified=args.token_file is not None and args.issuer_keys is None,
         header={k: header[k] for k in ("alg", "kid", "typ") if k in header},
         facts={k: claims[k] for k in ("sub", "cid", "iss", "aud", "exp") if k in claims},
         scopes=scopes,
-        notes=_claim_notes(claims, scope_problem),
+        notes=_claim_notes(claims, scope_problem)
+        + (
+            [f"the signature was verified with the keys of {args.issuer_keys}"]
+            if args.token_file is not None and args.issuer_keys is not None
+            else []
+        ),
     )
     if args.json:
         _write_json(_explanation_json(explanation, shown, args.policy_mode))
@@ -546,28 +638,145 @@ def _run_explain(args: argparse.Namespace) -> int:
 class _ShownToken(NamedTuple):
     """What explain shows of the token it was given."""
 
-    unverified: bool  # read from --token-file, signature not checked
+    unverified: bool  # read from --token-file, signature not checked (no --issuer-keys)
     header: dict[str, Any]  # alg, kid, typ
     facts: dict[str, Any]  # sub, cid, iss, aud, exp
     scopes: tuple[str, ...]
     notes: list[str]
 
 
-def _read_unverified_token(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    from okta_authorizer.errors import TokenError
+class _Refusal(NamedTuple):
+    """The authorizer's answer to a token it refuses: 401 (invalid) or 500 (cannot check)."""
+
+    status: int
+    reason: str
+    detail: str
+
+
+def _check_token_file(
+    args: argparse.Namespace,
+) -> tuple[dict[str, Any], dict[str, Any], _Refusal | None]:
+    """(header, claims, refusal): the token checked as the function's settings check it.
+
+    Every check that needs no network runs; the signature too with --issuer-keys. One more
+    check (e.g. remote introspection) is one more step before the claims are returned.
+    """
+    from okta_authorizer.errors import AuthorizerError, TokenError
     from okta_authorizer.tokens import decode_unverified
 
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        text = args.token_file.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read the token file: {error}") from None
     scheme, space, rest = text.partition(" ")
     token = rest.strip() if space and scheme.lower() == "bearer" else text
+    verifier = _token_verifier(args)
     try:
-        return decode_unverified(token)
+        header, claims = decode_unverified(token)
     except TokenError as error:
         # The message describes the shape only; the token itself is never echoed.
-        raise ProblemError(f"the token file does not hold a readable JWS: {error}") from None
+        return {}, {}, _Refusal(401, str(error.reason), f"not a readable JWS: {error.detail}")
+    try:
+        if args.issuer_keys is None:
+            verifier.check_without_key(token)
+        else:
+            verifier.verify(token)
+    except TokenError as error:
+        return header, claims, _Refusal(401, str(error.reason), error.detail)
+    except AuthorizerError as error:
+        return header, claims, _Refusal(500, str(error.reason), error.detail)
+    return header, claims, None
+
+
+def _token_verifier(args: argparse.Namespace) -> Any:
+    from okta_authorizer.errors import ConfigurationError
+    from okta_authorizer.jwks import KeySet
+    from okta_authorizer.settings import token_check_settings
+    from okta_authorizer.tokens import TokenVerifier
+    from okta_authorizer.upstream import HttpClient
+
+    overrides = {
+        name: value
+        for name, value in (
+            ("OKTA_ISSUER", args.issuer),
+            ("OKTA_AUDIENCE", args.audience),
+            ("ALLOWED_CLIENT_IDS", args.client_ids),
+        )
+        if value is not None
+    }
+    try:
+        settings = token_check_settings(overrides)
+    except ConfigurationError as error:
+        flag = {"OKTA_ISSUER": "--issuer", "OKTA_AUDIENCE": "--audience"}.get(error.variable, "")
+        hint = f" (or pass {flag})" if flag else ""
+        raise UsageError(f"{error}{hint}") from None
+    source = args.issuer_keys
+    if source is None:
+        fetcher: Any = _NoFetcher()
+        jwks_uri = None
+    elif "://" in source:
+        fetcher, jwks_uri = HttpClient(), source
+    else:
+        fetcher, jwks_uri = _FileFetcher(Path(source)), None
+    key_sets = {
+        # A file stands in for the issuer's keys URL (Okta's path; it is never requested).
+        issuer: KeySet(issuer, fetcher=fetcher, jwks_uri=jwks_uri or f"{issuer}/v1/keys")
+        for issuer in settings.issuers
+    }
+    return TokenVerifier(settings, key_sets)
+
+
+class _NoFetcher:
+    """Without --issuer-keys nothing is fetched (check_without_key never asks for a key)."""
+
+    def __call__(self, url: str) -> Any:  # noqa: ARG002 - the Fetcher protocol's signature
+        from okta_authorizer.upstream import FetchError
+
+        raise FetchError("no --issuer-keys")
+
+
+class _FileFetcher:
+    """A saved JWKS served as the issuer's key set (the file stands in for the keys URL)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def __call__(self, url: str) -> Any:  # noqa: ARG002 - the Fetcher protocol's signature
+        from okta_authorizer.upstream import FetchError, FetchResult
+
+        try:
+            document = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise FetchError(f"cannot read {self._path}: {error}") from None
+        return FetchResult(document, None)
+
+
+def _write_refusal(
+    args: argparse.Namespace, refusal: _Refusal, header: dict[str, Any], claims: dict[str, Any]
+) -> int:
+    shown_header = {k: header[k] for k in ("alg", "kid", "typ") if k in header}
+    facts = {k: claims[k] for k in ("sub", "cid", "iss", "aud", "exp", "nbf") if k in claims}
+    if args.json:
+        _write_json(
+            {
+                "status": refusal.status,
+                "reason": refusal.reason,
+                "detail": refusal.detail,
+                "signature_checked": args.issuer_keys is not None,
+                "token": {**shown_header, **facts},
+                "allowed": False,
+            }
+        )
+    else:
+        out = sys.stdout.write
+        if shown_header:
+            out(f"token header: {', '.join(f'{k}={v}' for k, v in shown_header.items())}\n")
+        if facts:
+            out(f"token: {', '.join(f'{k}={v}' for k, v in facts.items())}\n")
+        answer = "401 Unauthorized" if refusal.status == 401 else "500 (retry later)"
+        out(f"the authorizer answers {answer} before any route: {refusal.detail}\n")
+        out(f"decision: {refusal.status} {refusal.reason}\n")
+    return PROBLEM
 
 
 def _json_object(text: str, option: str) -> dict[str, Any]:
@@ -628,7 +837,8 @@ def _explanation_json(
 def _write_explanation(explanation: Explanation, shown: _ShownToken, policy_mode: str) -> None:
     out = sys.stdout.write
     if shown.unverified:
-        out(UNVERIFIED_BANNER)
+        out(UNCHECKED_SIGNATURE_BANNER)
+    if shown.header:
         out(f"token header: {', '.join(f'{k}={v}' for k, v in shown.header.items())}\n")
     facts = ", ".join(f"{k}={v}" for k, v in shown.facts.items())
     out(f"token: {facts}; scopes {list(shown.scopes)}\n")

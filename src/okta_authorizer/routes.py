@@ -25,6 +25,8 @@ _ROUTE_KEY = re.compile(r"(?P<method>[A-Za-z]+) (?P<path>/\S*)")
 # RFC 3986 path characters without '%', '*' and '?': IAM reads '*' and '?' in a policy Resource as
 # wildcards, so a literal segment holding them could not be compiled into an exact resource.
 _LITERAL = re.compile(r"[A-Za-z0-9._~:@!$&'()+,;=-]+")
+#: What an execute-api ARN can hold as its API id (no "/", ":" or IAM wildcards).
+API_ID = re.compile(r"[A-Za-z0-9]+")
 _PARAM = re.compile(r"\{(?P<name>[A-Za-z0-9._-]+)(?P<greedy>\+?)\}")
 
 # Segment kinds of a path template; the order is API Gateway's precedence (higher wins).
@@ -43,6 +45,8 @@ class Rule:
     clients: frozenset[str] | None = None
     claims: tuple[tuple[str, frozenset[str]], ...] = ()
     source: str = ""
+    #: The API ids (`apiId` of the method or route ARN) the rule's document names; None: every API.
+    apis: frozenset[str] | None = None
     _scope_set: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +75,10 @@ class Rule:
     def shape(self) -> tuple[str, ...]:
         """The template with parameter names erased: `{}` for `{name}`, `{+}` for `{name+}`."""
         return _shape(self.segments)
+
+    def applies_to(self, api_id: str) -> bool:
+        """True when the rule judges requests to the API `api_id`."""
+        return self.apis is None or api_id in self.apis
 
 
 def _claim_shares(value: Any, accepted: frozenset[str]) -> bool:
@@ -108,6 +116,25 @@ class RouteMap:
     # Which rules a token meets depends only on its scopes, `cid` and the claims the rules name
     # (its `profile`): the service remembers its verdicts per profile.
     _claim_names: tuple[str, ...] = field(default=(), repr=False)
+    # for_api's views: one per API id a document names, one ("") shared by every other API id, so
+    # the cache is bounded by the map itself, whatever ids the events carry.
+    _views: dict[str, RouteMap] = field(default_factory=dict, repr=False)
+    #: Every API id a document of the map names (empty when no document is scoped).
+    apis: frozenset[str] = frozenset()
+
+    def for_api(self, api_id: str) -> RouteMap:
+        """The map that judges requests to API `api_id`: the rules of the documents applying to it.
+
+        Its version differs per view (and from the whole map's), so caches keyed by a version
+        never mix two APIs' decisions.
+        """
+        name = api_id if api_id in self.apis else ""
+        view = self._views.get(name)
+        if view is None:
+            rules = tuple(rule for rule in self.rules if rule.apis is None or name in rule.apis)
+            view = _build(rules, version=f"{self.version}/{name or '*'}")
+            self._views[name] = view
+        return view
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RouteMap) and other.version == self.version
@@ -222,11 +249,13 @@ def parse_route_map(documents: Mapping[str, str]) -> RouteMap:
     every request.
     """
     rules: list[Rule] = []
-    seen: dict[tuple[str, tuple[str, ...]], Rule] = {}
+    seen: dict[tuple[str, tuple[str, ...]], list[Rule]] = {}
     for source in sorted(documents):
         for rule in _parse_document(source, documents[source]):
             shape_key = (rule.method, rule.shape)
-            previous = seen.get(shape_key)
+            same_shape = seen.setdefault(shape_key, [])
+            # The same route for two different APIs is fine; twice for one API is not.
+            previous = next((other for other in same_shape if _share_an_api(other, rule)), None)
             if previous is not None:
                 where = (
                     f"parameter {source}"
@@ -234,25 +263,42 @@ def parse_route_map(documents: Mapping[str, str]) -> RouteMap:
                     else f"parameters {previous.source} and {source}"
                 )
                 raise RouteMapError(
-                    f"{where}: route {rule.key!r} duplicates route {previous.key!r}",
+                    f"{where}: route {rule.key!r} duplicates route {previous.key!r}"
+                    f"{_api_text(previous, rule)}",
                     reason=Reason.ROUTES_UNAVAILABLE,
                 )
-            seen[shape_key] = rule
+            same_shape.append(rule)
             rules.append(rule)
-    return _build(tuple(rules), seen)
+    return _build(tuple(rules))
 
 
-def _build(rules: tuple[Rule, ...], by_shape: dict[tuple[str, tuple[str, ...]], Rule]) -> RouteMap:
+def _share_an_api(one: Rule, other: Rule) -> bool:
+    return one.apis is None or other.apis is None or not one.apis.isdisjoint(other.apis)
+
+
+def _api_text(one: Rule, other: Rule) -> str:
+    if one.apis is None and other.apis is None:
+        return ""
+    if one.apis is not None and other.apis is not None:
+        return f" for API {', '.join(sorted(one.apis & other.apis))}"
+    return " (a document without 'apis' applies to every API)"
+
+
+def _build(rules: tuple[Rule, ...], *, version: str | None = None) -> RouteMap:
     literal: dict[tuple[str, str], Rule] = {}
+    by_shape: dict[tuple[str, tuple[str, ...]], Rule] = {}
     root = _Node()
     for rule in rules:
+        # Within one API's view a shape occurs once; in a whole map with scoped documents the
+        # first rule stands in (for_api gives the exact view).
+        by_shape.setdefault((rule.method, rule.shape), rule)
         shape = rule.shape
         if all(not part.startswith("{") for part in shape):
-            literal[(rule.method, rule.path)] = rule
+            literal.setdefault((rule.method, rule.path), rule)
         node = root
         for part in shape:
             if part == "{+}":
-                node.greedy[rule.method] = rule
+                node.greedy.setdefault(rule.method, rule)
                 break
             if part == "{}":
                 node.param = node.param or _Node()
@@ -260,21 +306,24 @@ def _build(rules: tuple[Rule, ...], by_shape: dict[tuple[str, tuple[str, ...]], 
             else:
                 node = node.literals.setdefault(part, _Node())
         else:
-            node.rules[rule.method] = rule
+            node.rules.setdefault(rule.method, rule)
     claim_names = tuple(sorted({name for rule in rules for name, _ in rule.claims}))
     return RouteMap(
         rules=rules,
-        version=_version(rules),
+        version=_version(rules) if version is None else version,
         _literal=literal,
         _by_shape=by_shape,
         _root=root,
         _claim_names=claim_names,
+        apis=frozenset(api for rule in rules for api in rule.apis or ()),
     )
 
 
 def _version(rules: tuple[Rule, ...]) -> str:
     # The parameter a rule came from and the order of rules and lists are not part of the
     # semantics, so they are left out: the same routes give the same version however stored.
+    # A rule's APIs are appended only when its document names some, so an unscoped map keeps
+    # the version it had before documents could be scoped.
     canonical = sorted(
         [
             rule.key,
@@ -283,6 +332,7 @@ def _version(rules: tuple[Rule, ...]) -> str:
             None if rule.clients is None else sorted(rule.clients),
             [[name, sorted(values)] for name, values in rule.claims],
         ]
+        + ([] if rule.apis is None else [sorted(rule.apis)])
         for rule in rules
     )
     text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=True)
@@ -313,13 +363,26 @@ def _parse_document(source: str, text: str) -> list[Rule]:
         ) from None
     if not isinstance(document, dict):
         raise _document_error(source, "must be a JSON object")
-    unknown = sorted(set(document) - {"routes"})
+    unknown = sorted(set(document) - {"routes", "apis"})
     if unknown:
         raise _document_error(source, f"unknown top-level field(s) {unknown}")
     routes = document.get("routes")
     if not isinstance(routes, dict):
         raise _document_error(source, "'routes' must be a JSON object of 'METHOD /path' keys")
-    return [_parse_rule(source, key, body) for key, body in routes.items()]
+    apis = _apis(source, document["apis"]) if "apis" in document else None
+    return [_parse_rule(source, key, body, apis) for key, body in routes.items()]
+
+
+def _apis(source: str, value: Any) -> frozenset[str]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(item, str) and API_ID.fullmatch(item) for item in value)
+    ):
+        raise _document_error(
+            source, "'apis' must be a non-empty list of API ids (the apiId of the method ARN)"
+        )
+    return frozenset(value)
 
 
 def _document_error(source: str, problem: str) -> RouteMapError:
@@ -332,7 +395,7 @@ def _rule_error(source: str, key: str, problem: str) -> RouteMapError:
     )
 
 
-def _parse_rule(source: str, key: str, body: Any) -> Rule:
+def _parse_rule(source: str, key: str, body: Any, apis: frozenset[str] | None = None) -> Rule:
     written = _ROUTE_KEY.fullmatch(key)
     if written is None:
         raise _rule_error(source, key, "the route key must be 'METHOD /path'")
@@ -372,6 +435,7 @@ def _parse_rule(source: str, key: str, body: Any) -> Rule:
         clients=clients,
         claims=claims,
         source=source,
+        apis=apis,
     )
 
 

@@ -98,6 +98,8 @@ class Authorizer:
             route_map = self._routes.current()
         else:
             token, route_map = self._verify_while_loading_routes(request.authorization)
+        # Only the documents that apply to the requested API judge it (and enter its policy).
+        route_map = route_map.for_api(policy.MethodArn.parse(request.arn).api_id)
         key = (request, route_map.version)
         cached = self._decisions.get(key)
         if cached is not None and cached.token is token:

@@ -85,6 +85,15 @@ def get_settings() -> Settings:
     return Settings.from_env()
 
 
+def token_check_settings(overrides: Mapping[str, str]) -> Settings:
+    """The function's token-check settings (OKTA_ISSUER, OKTA_AUDIENCE, ALLOWED_CLIENT_IDS, ...)
+    from this environment, with `overrides` (variable -> value) winning: for operator tools."""
+    env = {**os.environ, **overrides}
+    # Operator tools check tokens only: the route map's path is not theirs to need.
+    env.setdefault("ROUTES_PARAMETER_PATH", "/okta-authorizer/routes")
+    return Settings.from_env(env)
+
+
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None

@@ -263,6 +263,25 @@ class TokenVerifier:
             raise TokenError(f"token claims are invalid ({type(exc).__name__})") from None
         return access, key, valid_from
 
+    def check_without_key(self, token: str) -> AccessToken:
+        """Every check of `verify` but the key and the signature (operator diagnostics only).
+
+        Header, algorithm, issuer (org servers included), audience, lifetime and client: what
+        `explain` can tell without the issuer's keys. Never use it to authorize a request.
+        """
+        try:
+            header_segment, payload_segment, _ = _compact_bytes(token).split(b".")
+            _, kid = self._check_header(_decode_json_object(header_segment, "header"))
+            claims = _decode_json_object(payload_segment, "payload")
+            issuer = claims.get("iss")
+            if type(issuer) is not str or issuer not in self._issuers:
+                self._refuse_issuer(issuer)
+            return self._check_claims(claims, issuer, kid)[0]
+        except TokenError:
+            raise
+        except _PARSE_ERRORS as exc:
+            raise TokenError(f"token cannot be parsed ({type(exc).__name__})") from None
+
     def _check_header(self, header: dict[str, Any]) -> tuple[str, str]:
         alg = header.get("alg")
         if not isinstance(alg, str):

@@ -167,3 +167,24 @@ def test_cli_diff_ssm_merges_every_parameter_and_rejects_an_invalid_live_map(
     put_parameter(ssm_endpoint, f"{routes_path}/team/b", "{broken")
     assert cli.main(["routes", "diff", f"ssm:{routes_path}", str(path)]) == 1
     assert "invalid route map at ssm:" in capsys.readouterr().err
+
+
+def test_cli_push_with_api_scopes_the_document_and_lets_two_apis_share_a_route(
+    tmp_path: Path, routes_path: str, ssm_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN one unscoped file pushed for one API
+    path = write_map(tmp_path, {"GET /health": {"scopes": ["beds:read"]}})
+    argv = ["routes", "push", str(path), "--path", routes_path]
+    assert cli.main([*argv, "--name", "beds", "--api", "bedsapi01"]) == 0
+
+    # WHEN the same route is pushed for a second API, then again for the first one
+    second = cli.main([*argv, "--name", "orders", "--api", "ordersapi1"])
+    capsys.readouterr()
+    again = cli.main([*argv, "--name", "beds-again", "--api", "bedsapi01"])
+
+    # THEN the second API's document is written beside the first, scoped; the duplicate is refused
+    assert (second, again) == (0, 1)
+    assert "duplicates route" in capsys.readouterr().err
+    live = stored(ssm_endpoint, routes_path)
+    assert sorted(live) == [f"{routes_path}/beds", f"{routes_path}/orders"]
+    assert json.loads(live[f"{routes_path}/orders"][1])["apis"] == ["ordersapi1"]

@@ -142,3 +142,10 @@ def test_built_template_pins_architecture_to_the_layer(built: tuple[Path, str, s
     resources = template["Resources"]
     assert resources["DepsLayer"]["Properties"]["ContentUri"] == "DepsLayer"
     assert resources["AuthorizerFunction"]["Properties"]["CodeUri"] == "AuthorizerFunction"
+
+
+def test_built_layer_build_architecture_is_the_target(built: tuple[Path, str, str]) -> None:
+    # SAM warns on every build whose layer BuildArchitecture differs from the function's CPU.
+    build_dir, architecture, _ = built
+    template = load_template(build_dir / "template.yaml")
+    assert template["Resources"]["DepsLayer"]["Metadata"]["BuildArchitecture"] == architecture

@@ -12,6 +12,8 @@ from okta_authorizer.localdev.keys import SigningKey, okta_claims
 from okta_authorizer.localdev.sample import DEFAULT_TEMPLATE, load_sample_route_map
 from tests.support import ACME_ISSUER, write_map
 
+# The token checks configured as the function's OKTA_ISSUER / OKTA_AUDIENCE would configure them.
+CHECKS = ["--issuer", ACME_ISSUER, "--audience", "api://default"]
 NESTED_ROUTES = {
     "GET /beds/{bedId}": {"scopes": ["beds:read"]},
     "GET /beds/{bedId}/notes": {"scopes": ["notes:read"]},
@@ -34,7 +36,15 @@ def test_cli_validate_sample_map_against_sample_template_exits_zero_without_gaps
     # GIVEN the sample map written to a file
     # WHEN validated against the template it comes from
     code = cli.main(
-        ["routes", "validate", str(sample_map_file), "--template", str(DEFAULT_TEMPLATE)]
+        [
+            "routes",
+            "validate",
+            str(sample_map_file),
+            "--template",
+            str(DEFAULT_TEMPLATE),
+            "--template-api",
+            "SampleApi",
+        ]
     )
 
     # THEN it is valid and covers the API exactly; the known overlaps are warnings only
@@ -53,7 +63,16 @@ def test_cli_validate_json_reports_overlaps_with_both_routes_and_example(
 ) -> None:
     # GIVEN the sample map and template WHEN validated with --json
     code = cli.main(
-        ["routes", "validate", str(sample_map_file), "--template", str(DEFAULT_TEMPLATE), "--json"]
+        [
+            "routes",
+            "validate",
+            str(sample_map_file),
+            "--template",
+            str(DEFAULT_TEMPLATE),
+            "--template-api",
+            "SampleHttpApi",
+            "--json",
+        ]
     )
 
     # THEN the document lists no gaps and the two overlaps with a request and a token each
@@ -139,9 +158,9 @@ def test_cli_validate_duplicate_route_across_files_exits_one(
         ["routes", "validate"],
         ["routes", "validate", "MISSING.json"],
         ["routes", "validate", "MAP", "--template", "MISSING.yaml"],
-        ["routes", "validate", "MAP", "--api", "SampleApi"],
+        ["routes", "validate", "MAP", "--template-api", "SampleApi"],
         ["routes", "validate", "MAP", "--template", "T", "--openapi", "T"],
-        ["routes", "validate", "MAP", "--openapi", "OPENAPI", "--api", "SampleApi"],
+        ["routes", "validate", "MAP", "--openapi", "OPENAPI", "--template-api", "SampleApi"],
         ["routes", "validate", "MAP", "--template", "BROKEN_TEMPLATE"],
         ["routes", "validate", "MAP", "--stage", "v 1"],
         ["routes", "frobnicate"],
@@ -300,6 +319,7 @@ def test_cli_explain_token_file_warns_unverified_and_never_prints_the_token(
             "PUT /admin/wards/3",
             "--token-file",
             str(token_file),
+            *CHECKS,
             "--json",
         ]
     )
@@ -331,13 +351,13 @@ def test_cli_explain_token_file_text_output_has_the_banner(
 
     # WHEN GET /beds/17 is explained
     argv = ["explain", "--routes", str(sample_map_file), "--route", "GET /beds/17"]
-    code = cli.main([*argv, "--token-file", str(token_file)])
+    code = cli.main([*argv, "--token-file", str(token_file), *CHECKS])
 
-    # THEN it is allowed in both modes, and the output says loudly that nothing was verified
+    # THEN it is allowed in both modes, and the output says loudly the signature was not checked
     out = capsys.readouterr().out
     assert code == 0
-    assert out.startswith("!! UNVERIFIED TOKEN")
-    assert "WITHOUT checking the signature" in out
+    assert out.startswith("!! SIGNATURE NOT CHECKED")
+    assert "the signature was not" in out
     assert "POLICY_MODE=api: Allow" in out
     assert token.split(".")[2] not in out
 
@@ -374,9 +394,10 @@ def test_cli_explain_token_file_not_a_jws_exits_one_without_echo(
     token_file = tmp_path / "token.txt"
     token_file.write_text(secret_looking, encoding="utf-8")
 
-    # WHEN explained THEN it fails with exit 1 and the content is not echoed
+    # WHEN explained THEN it fails with exit 1 (a 401) and the content is not echoed
     argv = ["explain", "--routes", str(sample_map_file), "--route", "GET /beds"]
-    assert cli.main([*argv, "--token-file", str(token_file)]) == 1
+    assert cli.main([*argv, "--token-file", str(token_file), *CHECKS]) == 1
     captured = capsys.readouterr()
-    assert "does not hold a readable JWS" in captured.err
+    assert "not a readable JWS" in captured.out
+    assert "decision: 401 malformed_token" in captured.out
     assert secret_looking not in captured.out + captured.err

@@ -58,7 +58,7 @@ def test_template_routes_sample_api_lists_every_event() -> None:
     template = load_template()
 
     # WHEN its API's routes are read
-    routes = read_template_routes(template)
+    routes = read_template_routes(template, "SampleApi")
 
     # THEN they are the sample API's events, `any` written as ANY, with their origin
     assert len(routes) == 6
@@ -197,7 +197,7 @@ def test_openapi_routes_without_paths_raises() -> None:
 def test_coverage_sample_map_against_sample_template_is_clean() -> None:
     # GIVEN the sample map and the sample API, both from template.yaml
     # WHEN the map is reviewed against the API
-    review = review_coverage(sample_map(), read_template_routes(load_template()))
+    review = review_coverage(sample_map(), read_template_routes(load_template(), "SampleApi"))
 
     # THEN nothing is uncovered and nothing is stale
     assert review.uncovered == ()

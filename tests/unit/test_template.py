@@ -292,7 +292,9 @@ def test_parameters_allowed_values_and_defaults(template: dict[str, Any]) -> Non
         "Architecture",
         "EnableTracing",
         "EnableSnapStart",
+        "HttpApiSimpleResponses",
     }
+    assert params["HttpApiSimpleResponses"]["Default"] == "false"
     assert params["Architecture"]["Default"] == "arm64"
     assert params["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
     cache = params["AuthorizerCacheSeconds"]
@@ -451,3 +453,90 @@ def test_outputs_name_api_url_authorizer_arn_and_route_map_parameter(
     assert "execute-api" in outputs["SampleApiUrl"]["Value"]["Fn::Sub"]
     assert outputs["AuthorizerFunctionArn"]["Value"] == {"Ref": "AuthorizerFunction.Alias"}
     assert outputs["RoutesParameterName"]["Value"] == {"Ref": "SampleRoutesParameter"}
+
+
+@pytest.mark.parametrize(
+    ("issuer", "accepted"),
+    [
+        ("https://acme.okta.com/oauth2/default", True),
+        ("https://acme.okta.com/oauth2/aus1a2b3c4d5e6f7g8h9", True),
+        ("https://login.acme.com/oauth2/default,https://acme.okta.com/oauth2/aus1", True),
+        ("https://your-org.okta.com/oauth2/default", False),
+        ("https://acme.okta.com/oauth2/ausXXXXXXXXXXXXXXXXX", False),
+        ("https://acme.okta.com/oauth2/default,https://your-org.okta.com/oauth2/x", False),
+        ("https://acme.okta.com", False),
+        ("http://acme.okta.com/oauth2/default", False),
+    ],
+    ids=[
+        "default-server",
+        "custom-server",
+        "two-issuers",
+        "placeholder-org",
+        "placeholder-server",
+        "placeholder-second",
+        "org-server",
+        "plain-http",
+    ],
+)
+def test_okta_issuer_pattern_refuses_placeholders_at_deploy_time(
+    template: dict[str, Any], issuer: str, accepted: bool
+) -> None:
+    # CloudFormation matches AllowedPattern against the whole value (Java regex; the same here).
+    pattern = template["Parameters"]["OktaIssuer"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, issuer) is not None) is accepted
+
+
+def test_deps_layer_build_architecture_follows_the_architecture_parameter(
+    resources: dict[str, Any],
+) -> None:
+    # sam build resolves the Ref in Metadata from its --parameter-overrides (quiet arm64 builds).
+    layer = resources["DepsLayer"]
+    assert layer["Metadata"]["BuildArchitecture"] == {"Ref": "Architecture"}
+    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+
+
+def test_sample_http_api_authorizer_is_payload_2_with_invoke_permission_and_route_key(
+    resources: dict[str, Any],
+) -> None:
+    auth = resources["SampleHttpApi"]["Properties"]["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
+    assert authorizer["EnableFunctionDefaultPermissions"] is True
+    assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert authorizer["EnableSimpleResponses"] == {"Fn::If": ["HttpApiSimple", True, False]}
+    # the route is in the cache key: a simple response holds for one route only
+    assert authorizer["Identity"]["Headers"] == ["Authorization"]
+    assert authorizer["Identity"]["Context"] == ["routeKey"]
+    assert authorizer["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheSeconds"}
+    variables = resources["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["SIMPLE_RESPONSES"] == {"Ref": "HttpApiSimpleResponses"}
+
+
+def test_sample_http_api_routes_are_the_rest_api_routes_all_authorized(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    from okta_authorizer.api_definition import read_template_routes
+
+    # GIVEN the HTTP API events of every function
+    events = [
+        event["Properties"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] == "HttpApi"
+    ]
+    # THEN none opts out of the default authorizer, and the one unscoped route map covers them
+    assert events
+    assert all(props["ApiId"] == {"Ref": "SampleHttpApi"} for props in events)
+    assert all("Auth" not in props for props in events)
+    http = {r.key for r in read_template_routes(template, "SampleHttpApi")}
+    rest = {r.key for r in read_template_routes(template, "SampleApi")}
+    assert http == rest
+    _, document = load_sample_route_map()
+    assert "apis" not in json.loads(document)
+
+
+def test_sample_routes_file_is_the_templates_sample_route_map() -> None:
+    # routes/sample-api.json is generated (make sample-routes): the template is its one source.
+    shipped = Path(__file__).resolve().parents[2] / "routes" / "sample-api.json"
+    assert shipped.read_text(encoding="utf-8") == load_sample_route_map()[1]
